@@ -1,0 +1,70 @@
+# ha_san.aoe — the two commands of README.md, and the pieces they are made of.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+TIER := scripts/tier.sh
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo lab-build lab-up lab-down drill clean
+
+help:
+	@echo "make demo   - set up, build and boot the lab, run site.yml against it"
+	@echo "make test   - every test tier: lint, sanity, unit, molecule, lab"
+
+$(BIN)/ansible-playbook: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+# The collection must be found as ha_san.aoe when run from a checkout (ansible.cfg points here).
+.collections/ansible_collections/ha_san/aoe:
+	mkdir -p .collections/ansible_collections/ha_san
+	ln -sfn ../../.. $@
+
+venv: $(BIN)/ansible-playbook .collections/ansible_collections/ha_san/aoe
+
+host-deps:
+	scripts/host-deps.sh
+
+docker: host-deps
+	scripts/ensure-dockerd.sh
+
+lint: venv
+	$(TIER) lint scripts/lint.sh
+
+sanity: venv
+	$(TIER) sanity scripts/ansible-test-sanity.sh
+
+unit: venv
+	$(TIER) unit $(BIN)/pytest -q tests/unit
+
+molecule: venv docker
+	$(TIER) molecule scripts/molecule-all.sh
+
+lab-test: venv host-deps
+	$(TIER) lab $(BIN)/pytest -v -m lab tests/integration
+
+test: venv host-deps
+	@rm -f $(CURDIR)/.tiers.log
+	@export HA_SAN_TIER_LOG=$(CURDIR)/.tiers.log; rc=0; \
+	for t in lint sanity unit molecule lab-test; do $(MAKE) --no-print-directory $$t || rc=1; done; \
+	echo; echo "===== summary ====="; cat $(CURDIR)/.tiers.log; exit $$rc
+
+lab-build: venv host-deps
+	$(PYTHON) -m lab build
+
+lab-up: lab-build
+	$(PYTHON) -m lab status >/dev/null 2>&1 && $(PYTHON) -m lab status | grep -q running || $(PYTHON) -m lab up
+
+lab-down:
+	$(PYTHON) -m lab down
+
+demo: lab-up
+	$(BIN)/ansible-playbook site.yml -i inventories/lab
+
+clean:
+	rm -rf .collections tests/output .tiers.log

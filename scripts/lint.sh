@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Lint tier: yamllint, ansible-lint (production profile), ruff. Runs all three, fails if any fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+rc=0
+echo "--- yamllint"; yamllint -s . || rc=1
+echo "--- ansible-lint"; ansible-lint --profile production --offline || rc=1
+echo "--- ruff check"; ruff check . || rc=1
+echo "--- ruff format --check"; ruff format --check . || rc=1
+exit $rc
