@@ -2,6 +2,7 @@
 # Lint tier: yamllint, ansible-lint (production profile), ruff. Runs all three, fails if any fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export PATH="${VENV:-$PWD/.venv}/bin:$PATH"
 rc=0
 echo "--- yamllint"; yamllint -s . || rc=1
 echo "--- ansible-lint"; ansible-lint --profile production --offline || rc=1

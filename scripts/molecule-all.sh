@@ -3,6 +3,7 @@
 # they share (nothing is pulled: no registry is reachable). Fails if any scenario fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export PATH="${VENV:-$PWD/.venv}/bin:$PATH"
 scripts/build-container-image.sh || exit 1
 rc=0
 for dir in molecule/*/; do
