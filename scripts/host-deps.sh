@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing, and says clearly what to do when it cannot.
 set -euo pipefail
 packages=(qemu-system-x86 qemu-utils debootstrap vde2 docker.io iproute2 iptables
-          openssh-client e2fsprogs rsync git make)
+          openssh-client e2fsprogs git make shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

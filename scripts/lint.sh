@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lint tier: yamllint, ansible-lint (production profile), ruff. Runs all three, fails if any fails.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="${VENV:-$PWD/.venv}/bin:$PATH"
 rc=0
 echo "--- yamllint"; yamllint -s . || rc=1

@@ -2,7 +2,7 @@
 # Runs every molecule scenario (`molecule test`), after building the local container image
 # they share (nothing is pulled: no registry is reachable). Fails if any scenario fails.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="${VENV:-$PWD/.venv}/bin:$PATH"
 scripts/build-container-image.sh || exit 1
 rc=0
