@@ -1,0 +1,93 @@
+"""`python3 -m lab`: argument parsing and dispatch; the work happens in the other modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lab import config
+from lab.errors import LabError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python3 -m lab",
+        description="The ha_san.aoe lab: three QEMU VMs (primary, secondary, client) on two vde switches.",
+        epilog="State dir: $HA_SAN_LAB_STATE (default /var/tmp/ha_san-lab); image cache: "
+        "$HA_SAN_LAB_CACHE (default $XDG_CACHE_HOME/ha_san/lab); SSH ports: $HA_SAN_LAB_BASE_PORT "
+        "(default 2221, one per VM); accelerator: $HA_SAN_LAB_ACCEL=kvm|tcg (default: detected).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="build the Debian image (cached by recipe hash)")
+    b.add_argument("--release", choices=config.RELEASES, default=config.DEFAULT_RELEASE)
+
+    u = sub.add_parser("up", help="boot the three VMs and write inventories/lab/hosts.yml")
+    u.add_argument("--release", choices=config.RELEASES, default=config.DEFAULT_RELEASE)
+    u.add_argument(
+        "--base-port",
+        type=int,
+        default=None,
+        help="SSH port of primary; secondary and client get the next two (default 2221)",
+    )
+
+    sub.add_parser("down", help="stop everything the lab started")
+
+    s = sub.add_parser("status", help="show each VM and switch")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sh = sub.add_parser("ssh", help="run a command on a VM: ssh NODE -- CMD (its exit code is ours)")
+    sh.add_argument("node", metavar="NODE", help=f"one of {', '.join(config.NODE_NAMES)}")
+    sh.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD")
+
+    f = sub.add_parser("fault", help="inject a fault: crash (power loss), unplug/plug a cable, boot")
+    f.add_argument("action", choices=("crash", "unplug", "plug", "boot"))
+    f.add_argument("node", metavar="NODE", help=f"one of {', '.join(config.NODE_NAMES)}")
+    f.add_argument(
+        "--nic",
+        action="append",
+        choices=tuple(config.NICS),
+        default=None,
+        help="unplug/plug only this NIC (repeatable); default: all of the node's storage NICs",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except LabError as e:
+        print(f"lab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "build":
+        from lab import image
+
+        image.build(args.release)
+        return 0
+    from lab import lifecycle
+
+    if args.command == "up":
+        base = config.check_base_port(args.base_port) if args.base_port else config.base_port_from_env()
+        lifecycle.up(args.release, base)
+        return 0
+    if args.command == "down":
+        lifecycle.down()
+        return 0
+    if args.command == "status":
+        return lifecycle.status(as_json=args.json)
+    if args.command == "ssh":
+        cmd = list(args.cmd)
+        if cmd and cmd[0] == "--":
+            cmd = cmd[1:]
+        return lifecycle.ssh_exec(config.node(args.node).name, cmd)
+    if args.command == "fault":
+        return lifecycle.fault(args.action, config.node(args.node).name, args.nic)
+    raise AssertionError(args.command)
