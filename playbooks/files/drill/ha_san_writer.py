@@ -1,0 +1,284 @@
+"""Failover drill writer (ha_san.aoe): numbered, checksummed, nonce-tagged blocks, one log line per ack.
+
+Runs on the AoE client with nothing but python3.  Writes fixed-size blocks with O_DIRECT|O_DSYNC to a
+block device (e.g. /dev/etherd/e0.3) or a file, round-robin over a region of ``--blocks`` blocks, and
+appends one ``A`` line to the ack log for every write the kernel acknowledged.  A write that fails is
+logged as an ``E`` line and retried (same seq, same content) until it succeeds or the writer is told to
+stop.  SIGTERM / SIGINT / ``--duration`` / ``--count`` stop it cleanly: the current write finishes, a
+summary ``S`` line is written and the log is fsynced.  Block and log formats: README.md beside this file.
+
+Usage: python3 ha_san_writer.py TARGET --log ACK.log [--nonce HEX16] [--blocks N] [--pid-file F] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import mmap
+import os
+import signal
+import socket
+import stat
+import struct
+import sys
+import time
+from typing import Any, TextIO
+
+# --- block format (ha_san_verify.py carries the same definitions; tests check they agree) ----------
+MAGIC = b"HASANBLK"
+FORMAT_VERSION = 1
+# magic, format version, flags, block length, nonce (8 bytes), seq, byte offset on the target
+HEADER = struct.Struct(">8sHHI8sQQ")
+DIGEST_SIZE = 32  # sha256 over everything before it, stored in the block's last 32 bytes
+NONCE_SIZE = 8
+MIN_BLOCK_SIZE = 512
+LOG_VERSION = 1
+
+BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t) on 64-bit Linux
+DEFAULT_BLOCKS = 16384  # 64 MiB of 4 KiB blocks
+EXIT_USAGE = 2
+
+
+def payload(nonce: bytes, seq: int, size: int) -> bytes:
+    """Deterministic filler derived from (nonce, seq): the verifier rebuilds it byte for byte."""
+    return hashlib.shake_256(b"ha_san.aoe drill\0" + nonce + seq.to_bytes(8, "big")).digest(size)
+
+
+def build_block(nonce: bytes, seq: int, offset: int, block_size: int) -> bytes:
+    """The full content of block ``seq`` written at byte ``offset``: header + payload + sha256."""
+    head = HEADER.pack(MAGIC, FORMAT_VERSION, 0, block_size, nonce, seq, offset)
+    body = head + payload(nonce, seq, block_size - HEADER.size - DIGEST_SIZE)
+    return body + hashlib.sha256(body).digest()
+
+
+def block_offset(seq: int, base: int, blocks: int, block_size: int) -> int:
+    """Where block ``seq`` goes: the region wraps around every ``blocks`` blocks."""
+    return base + (seq % blocks) * block_size
+
+
+def parse_nonce(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raw = b""
+    if len(raw) != NONCE_SIZE:
+        raise argparse.ArgumentTypeError(f"nonce must be {NONCE_SIZE * 2} hex digits, got {text!r}")
+    return raw
+
+
+# --- target -----------------------------------------------------------------------------------------
+def target_size(fd: int) -> int:
+    """Size in bytes of an open block device or file (lseek SEEK_END, then BLKGETSIZE64)."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0 and stat.S_ISBLK(os.fstat(fd).st_mode):
+        buf = bytearray(8)
+        fcntl.ioctl(fd, BLKGETSIZE64, buf)
+        size = struct.unpack("=Q", bytes(buf))[0]
+    return size
+
+
+def open_target(path: str, direct: bool, need: int) -> tuple[int, int, bool]:
+    """Open ``path`` for O_DSYNC (and O_DIRECT) writes; a regular file is created/grown to ``need`` bytes.
+
+    Returns (fd, size in bytes, is_block_device).
+    """
+    flags = os.O_WRONLY | os.O_DSYNC | getattr(os, "O_CLOEXEC", 0)
+    if direct:
+        flags |= os.O_DIRECT
+    is_blk = os.path.exists(path) and stat.S_ISBLK(os.stat(path).st_mode)
+    if not is_blk:
+        flags |= os.O_CREAT
+    fd = os.open(path, flags, 0o644)
+    size = target_size(fd)
+    if not is_blk and size < need:
+        os.posix_fallocate(fd, 0, need)
+        size = target_size(fd)
+    return fd, size, is_blk
+
+
+# --- ack log ----------------------------------------------------------------------------------------
+class AckLog:
+    """``H``/``A``/``E``/``S`` lines; line-buffered, fsynced every ``fsync_every`` lines and at close."""
+
+    def __init__(self, path: str, fsync_every: int) -> None:
+        self.fh: TextIO = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        self.fsync_every = max(1, fsync_every)
+        self.pending = 0
+
+    def line(self, text: str) -> None:
+        self.fh.write(text + "\n")
+        self.pending += 1
+        if self.pending >= self.fsync_every:
+            self.sync()
+
+    def sync(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.pending = 0
+
+    def close(self) -> None:
+        self.sync()
+        self.fh.close()
+
+
+# --- writer -----------------------------------------------------------------------------------------
+class Stop:
+    """Set by SIGTERM/SIGINT; the loop checks it between writes, so the current write always finishes."""
+
+    def __init__(self) -> None:
+        self.reason = ""
+
+    def handler(self, signum: int, _frame: Any) -> None:
+        self.reason = f"signal {signal.Signals(signum).name}"
+
+
+def run(args: argparse.Namespace) -> int:
+    bs: int = args.block_size
+    if bs < MIN_BLOCK_SIZE or bs % MIN_BLOCK_SIZE or bs < HEADER.size + DIGEST_SIZE + 8:
+        print(f"ha_san_writer: --block-size must be a multiple of {MIN_BLOCK_SIZE}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.offset % bs:
+        print("ha_san_writer: --offset must be a multiple of --block-size", file=sys.stderr)
+        return EXIT_USAGE
+    nonce: bytes = args.nonce if args.nonce is not None else os.urandom(NONCE_SIZE)
+    blocks: int = args.blocks if args.blocks is not None else DEFAULT_BLOCKS
+    try:
+        fd, size, is_blk = open_target(args.target, not args.no_direct, args.offset + blocks * bs)
+    except OSError as exc:
+        hint = " (filesystem refuses O_DIRECT: use --no-direct)" if exc.errno == errno.EINVAL else ""
+        print(f"ha_san_writer: cannot open {args.target}: {exc}{hint}", file=sys.stderr)
+        return EXIT_USAGE
+    fit = (size - args.offset) // bs
+    if blocks > fit:
+        if args.blocks is not None or fit < 1:
+            print(
+                f"ha_san_writer: {blocks} blocks of {bs} at offset {args.offset} exceed {args.target} "
+                f"({size} bytes, room for {max(fit, 0)})",
+                file=sys.stderr,
+            )
+            os.close(fd)
+            return EXIT_USAGE
+        blocks = fit  # the default region is clamped to a small device
+
+    stop = Stop()
+    old_handlers = {sig: signal.signal(sig, stop.handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    buf = mmap.mmap(-1, bs)  # page-aligned: what O_DIRECT needs
+    log = AckLog(args.log, args.fsync_every)
+    started_mono, started_wall = time.monotonic(), time.time()
+    header = {
+        "log_version": LOG_VERSION,
+        "format_version": FORMAT_VERSION,
+        "target": args.target,
+        "block_device": is_blk,
+        "device_size": size,
+        "nonce": nonce.hex(),
+        "block_size": bs,
+        "blocks": blocks,
+        "offset": args.offset,
+        "start_seq": args.start_seq,
+        "direct": not args.no_direct,
+        "dsync": True,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started_mono": round(started_mono, 6),
+        "started_wall": round(started_wall, 6),
+    }
+    log.line("H " + json.dumps(header, sort_keys=True))
+    log.sync()
+    if args.pid_file:
+        with open(args.pid_file, "w", encoding="ascii") as pf:
+            pf.write(f"{os.getpid()}\n")
+
+    deadline = started_mono + args.duration if args.duration > 0 else None
+    seq, acked, errors, max_lat = args.start_seq, 0, 0, 0.0
+    try:
+        while not stop.reason:
+            if deadline is not None and time.monotonic() >= deadline:
+                stop.reason = "duration"
+                break
+            if args.count and acked >= args.count:
+                stop.reason = "count"
+                break
+            offset = block_offset(seq, args.offset, blocks, bs)
+            buf[:] = build_block(nonce, seq, offset, bs)
+            t0 = time.monotonic()
+            try:
+                done = os.pwrite(fd, buf, offset)
+                if done != bs:
+                    raise OSError(errno.EIO, f"short write of {done} bytes")
+            except OSError as exc:
+                t1 = time.monotonic()
+                errors += 1
+                msg = f"{errno.errorcode.get(exc.errno or 0, exc.errno)} {exc.strerror or exc}"
+                log.line(f"E {seq} {offset} {t1:.6f} {time.time():.6f} {(t1 - t0) * 1000:.3f} {msg}")
+                time.sleep(args.retry_interval)
+                continue
+            t1 = time.monotonic()
+            lat = (t1 - t0) * 1000
+            max_lat = max(max_lat, lat)
+            log.line(f"A {seq} {offset} {t1:.6f} {time.time():.6f} {lat:.3f}")
+            acked += 1
+            seq += 1
+            if args.interval > 0:
+                time.sleep(args.interval)
+    finally:
+        summary = {
+            "acked": acked,
+            "errors": errors,
+            "first_seq": args.start_seq,
+            "next_seq": seq,
+            "max_latency_ms": round(max_lat, 3),
+            "stopped_by": stop.reason or "exception",
+            "ended_mono": round(time.monotonic(), 6),
+            "ended_wall": round(time.time(), 6),
+        }
+        log.line("S " + json.dumps(summary, sort_keys=True))
+        log.close()
+        os.close(fd)
+        buf.close()
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+        if args.pid_file:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(args.pid_file)
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", help="block device (e.g. /dev/etherd/e0.3) or file (created if missing)")
+    p.add_argument("--log", required=True, help="ack log to append to")
+    p.add_argument("--block-size", type=int, default=4096, help="bytes per block (multiple of 512)")
+    p.add_argument(
+        "--blocks",
+        type=int,
+        help=f"region size in blocks (wraps; default {DEFAULT_BLOCKS}, clamped to a smaller device)",
+    )
+    p.add_argument("--offset", type=int, default=0, help="byte offset of the region on the target")
+    p.add_argument("--nonce", type=parse_nonce, help="16 hex digits unique to this run (default: random)")
+    p.add_argument("--start-seq", type=int, default=0, help="first sequence number")
+    p.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: never)")
+    p.add_argument("--count", type=int, default=0, help="stop after this many acknowledged blocks (0: never)")
+    p.add_argument("--interval", type=float, default=0, help="sleep between writes, seconds")
+    p.add_argument("--retry-interval", type=float, default=0.2, help="sleep after a failed write, seconds")
+    p.add_argument("--fsync-every", type=int, default=256, help="fsync the log every N lines")
+    p.add_argument("--pid-file", help="write the PID here once writing starts; removed on clean exit")
+    p.add_argument("--no-direct", action="store_true", help="no O_DIRECT (file on tmpfs); never on AoE")
+    args = p.parse_args(argv)
+    if args.blocks is not None and args.blocks < 1:
+        p.error("--blocks must be at least 1")
+    if args.start_seq < 0:
+        p.error("--start-seq must not be negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
