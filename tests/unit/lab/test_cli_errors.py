@@ -1,0 +1,160 @@
+"""Bad input: a clear one-sentence error, exit code 2, and nothing started or changed."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from lab import cli, hosttools, image, lifecycle, monitor, procs, switch, vm
+
+
+@pytest.fixture
+def nothing_may_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_a: object, **_k: object) -> None:
+        raise AssertionError("must not be called on bad input")
+
+    for mod, name in (
+        (switch, "start"),
+        (vm, "start"),
+        (vm, "fresh_disks"),
+        (monitor, "set_link"),
+        (procs, "kill_and_wait"),
+        (procs, "stop"),
+    ):
+        monkeypatch.setattr(mod, name, boom)
+
+
+@pytest.fixture
+def fake_image(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(image, "cached_image", lambda release: tmp_path / "img")
+    monkeypatch.setattr(hosttools, "require", lambda tools: {t: t for t in tools})
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    rc = cli.main(list(argv))
+    err = capsys.readouterr().err
+    return rc, err
+
+
+def _one_sentence(err: str) -> None:
+    assert err.startswith("lab: error: ")
+    assert err.rstrip().endswith(".")
+
+
+def test_unknown_node(state: Path, capsys, nothing_may_start) -> None:
+    for argv in (["ssh", "nosuch", "--", "true"], ["fault", "crash", "nosuch"], ["fault", "unplug", "web1"]):
+        rc, err = run(capsys, *argv)
+        assert rc == 2
+        assert "unknown node" in err and "primary, secondary, client" in err
+        _one_sentence(err)
+
+
+def test_unknown_nic_is_refused_by_the_parser(state: Path, capsys, nothing_may_start) -> None:
+    with pytest.raises(SystemExit) as e:
+        cli.main(["fault", "unplug", "primary", "--nic", "mgmt"])
+    assert e.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_replication_nic_on_client(state: Path, capsys, nothing_may_start) -> None:
+    rc, err = run(capsys, "fault", "unplug", "client", "--nic", "replication")
+    assert rc == 2
+    assert "client has no replication NIC" in err and "--nic san" in err
+    # even when mixed with a valid NIC nothing happens
+    rc, err = run(capsys, "fault", "plug", "client", "--nic", "san", "--nic", "replication")
+    assert rc == 2
+
+
+def test_nic_with_crash_is_refused(state: Path, capsys, nothing_may_start) -> None:
+    rc, err = run(capsys, "fault", "crash", "primary", "--nic", "san")
+    assert rc == 2 and "--nic only applies" in err
+
+
+def test_commands_that_need_a_running_lab(state: Path, capsys, nothing_may_start) -> None:
+    rc, err = run(capsys, "ssh", "primary", "--", "true")
+    assert rc == 2 and "python3 -m lab up" in err
+    rc, err = run(capsys, "fault", "crash", "primary")
+    assert rc == 2 and "primary is not running" in err
+    rc, err = run(capsys, "fault", "unplug", "secondary", "--nic", "san")
+    assert rc == 2 and "secondary is not running" in err
+    rc, err = run(capsys, "fault", "boot", "client")
+    assert rc == 2 and "no lab has been started" in err
+
+
+def test_up_while_running(state: Path, capsys, nothing_may_start, fake_image, monkeypatch) -> None:
+    monkeypatch.setattr(vm, "running_pid", lambda paths, n: 4242 if n == "secondary" else None)
+    rc, err = run(capsys, "up")
+    assert rc == 2
+    assert "a lab is already running" in err and "secondary" in err and "lab down" in err
+    _one_sentence(err)
+
+
+def test_up_port_in_use(state: Path, capsys, nothing_may_start, fake_image) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        base = busy - 1 if busy > 1024 else busy
+        rc, err = run(capsys, "up", "--base-port", str(base))
+    assert rc == 2
+    assert f"{busy} (" in err and "already in use" in err and "--base-port" in err
+
+
+def test_up_without_image(state: Path, capsys, nothing_may_start, monkeypatch) -> None:
+    monkeypatch.setattr(hosttools, "require", lambda tools: {t: t for t in tools})
+    rc, err = run(capsys, "up", "--release", "trixie")
+    assert rc == 2 and "python3 -m lab build --release trixie" in err
+
+
+def test_missing_host_tool_names_the_package(state: Path, capsys, nothing_may_start, monkeypatch) -> None:
+    real = hosttools.find
+    monkeypatch.setattr(hosttools, "find", lambda t: None if t == "vde_switch" else real(t))
+    rc, err = run(capsys, "up")
+    assert rc == 2
+    assert "vde_switch" in err and "apt-get install vde2" in err
+
+
+def test_build_needs_root(state: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(image.os, "geteuid", lambda: 1000)
+    rc, err = run(capsys, "build")
+    assert rc == 2 and "needs root" in err
+
+
+def test_bad_base_port(state: Path, capsys, nothing_may_start, monkeypatch) -> None:
+    rc, err = run(capsys, "up", "--base-port", "80")
+    assert rc == 2 and "out of range" in err
+    monkeypatch.setenv("HA_SAN_LAB_BASE_PORT", "lots")
+    rc, err = run(capsys, "up")
+    assert rc == 2 and "HA_SAN_LAB_BASE_PORT" in err
+
+
+def test_state_dir_too_long_for_sockets(tmp_path: Path, capsys, nothing_may_start, monkeypatch) -> None:
+    monkeypatch.setenv("HA_SAN_LAB_STATE", str(tmp_path / ("x" * 100)))
+    rc, err = run(capsys, "status")
+    assert rc == 2 and "too long for unix sockets" in err and "HA_SAN_LAB_STATE" in err
+
+
+def test_unplug_default_is_all_storage_nics(state: Path, monkeypatch) -> None:
+    calls: list[tuple[str, bool]] = []
+    monkeypatch.setattr(lifecycle, "_require_running", lambda paths, name: 1)
+    monkeypatch.setattr(monitor, "set_link", lambda path, netdev, up: calls.append((netdev, up)))
+    assert cli.main(["fault", "unplug", "primary"]) == 0
+    assert calls == [("san", False), ("repl", False)]
+    calls.clear()
+    assert cli.main(["fault", "plug", "client"]) == 0
+    assert calls == [("san", True)]
+    calls.clear()
+    assert cli.main(["fault", "unplug", "secondary", "--nic", "replication"]) == 0
+    assert calls == [("repl", False)]
+
+
+def test_status_json_when_nothing_runs(state: Path, capsys) -> None:
+    import json
+
+    assert cli.main(["status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["nodes"]) == {"primary", "secondary", "client"}
+    assert all(not n["running"] and n["pid"] is None for n in data["nodes"].values())
+    assert [n["ssh_port"] for n in data["nodes"].values()] == [2221, 2222, 2223]
