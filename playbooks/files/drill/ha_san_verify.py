@@ -43,6 +43,7 @@ NONCE_SIZE = 8
 OK_KINDS = ("ok", "superseded")
 LOST_KINDS = ("stale", "foreign", "misplaced", "future", "corrupt", "garbage", "zero", "read_error")
 EXIT_LOST, EXIT_USAGE, EXIT_NOTHING = 1, 2, 3
+OPEN_STALL_MIN_S = 1.0  # a shorter tail after the last ack is just the stop itself
 
 
 def payload(nonce: bytes, seq: int, size: int) -> bytes:
@@ -101,8 +102,9 @@ def read_log(path: str) -> WriterLog:
 def stall(acks: list[Ack], ended_mono: float | None = None) -> dict[str, Any]:
     """Longest gap between consecutive acknowledged writes (monotonic clock), and where it began.
 
-    If the writer was stopped while still stalled (last ack to stop longer than every gap), that open
-    tail counts as the stall and ``stall_open`` is true.
+    ``tail_s`` is the time from the last ack to the writer's stop.  If the writer was stopped while still
+    stalled (tail at least OPEN_STALL_MIN_S and longer than every gap), the tail counts as the stall and
+    ``stall_open`` is true: the service was not back when the writer stopped.
     """
     out: dict[str, Any] = {
         "stall_s": 0.0,
@@ -110,6 +112,7 @@ def stall(acks: list[Ack], ended_mono: float | None = None) -> dict[str, Any]:
         "stall_end_wall": None,
         "stall_start_seq": None,
         "stall_open": False,
+        "tail_s": None,
     }
     for prev, cur in itertools.pairwise(acks):
         gap = cur.mono - prev.mono
@@ -117,11 +120,13 @@ def stall(acks: list[Ack], ended_mono: float | None = None) -> dict[str, Any]:
             out.update(
                 stall_s=gap, stall_start_wall=prev.wall, stall_end_wall=cur.wall, stall_start_seq=prev.seq
             )
-    if acks and ended_mono is not None and ended_mono - acks[-1].mono > out["stall_s"]:
+    if acks and ended_mono is not None:
         last = acks[-1]
-        tail = ended_mono - last.mono
-        out.update(stall_s=tail, stall_start_wall=last.wall, stall_end_wall=last.wall + tail)
-        out.update(stall_start_seq=last.seq, stall_open=True)
+        tail = max(0.0, ended_mono - last.mono)
+        out["tail_s"] = round(tail, 6)
+        if tail >= OPEN_STALL_MIN_S and tail > out["stall_s"]:
+            out.update(stall_s=tail, stall_start_wall=last.wall, stall_end_wall=last.wall + tail)
+            out.update(stall_start_seq=last.seq, stall_open=True)
     out["stall_s"] = round(out["stall_s"], 6)
     return out
 

@@ -330,10 +330,10 @@ def test_sigterm_stops_cleanly_with_a_complete_log(
     assert all(ln[:2] in ("H ", "A ", "S ") for ln in lines)
     summary = json.loads(lines[-1][2:])
     acks = [ln for ln in lines if ln.startswith("A ")]
-    assert summary["stopped_by"] == "signal SIGTERM" and summary["acked"] == len(acks) >= 50
+    assert summary["stopped_by"] == "signal SIGTERM" and summary["acked"] == len(acks) >= 50, lines[-1]
     assert summary["next_seq"] == len(acks)
     rc, res = check(verifier, workdir, direct_flags)
-    assert rc == 0 and res["lost"] == 0 and res["log_complete"] and res["stall_open"] is False
+    assert rc == 0 and res["lost"] == 0 and res["log_complete"] and res["stall_open"] is False, res
 
 
 def test_log_with_truncated_last_line_and_no_summary(
@@ -419,6 +419,14 @@ def test_stall_is_the_longest_gap_between_acks(verifier: ModuleType) -> None:
     # stopped while still stalled: the open tail is the stall
     s = verifier.stall(acks, ended_mono=40.0)
     assert s["stall_s"] == pytest.approx(18.5) and s["stall_open"] is True and s["stall_start_seq"] == 5
+    assert s["tail_s"] == pytest.approx(18.5)
+    # an ordinary stop right after the last ack is no open stall, even if it is the longest "gap"
+    s = verifier.stall(acks, ended_mono=22.3)
+    assert (
+        s["stall_s"] == pytest.approx(11.1) and s["stall_open"] is False and s["tail_s"] == pytest.approx(0.8)
+    )
+    s = verifier.stall(acks[:3], ended_mono=10.5)
+    assert s["stall_s"] == pytest.approx(0.01) and s["stall_open"] is False
     assert verifier.stall([])["stall_s"] == 0.0
     assert verifier.stall(acks[:1])["stall_s"] == 0.0
 
