@@ -1,0 +1,98 @@
+"""The lab's VMs as a pytest session fixture, plus helpers every lab test shares.
+
+`lab` (session scope) builds the image (instant when cached) and boots the three VMs, unless a
+complete lab is already running, which it then reuses and leaves alone. A lab it started itself
+is stopped at the end unless HA_SAN_LAB_KEEP=1 (keep it to iterate on tests without rebooting).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from lab import config, lifecycle  # noqa: E402  (needs the sys.path line above)
+
+NODES = config.NODE_NAMES
+SERVERS = tuple(n.name for n in config.NODES if n.is_server)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "lab: needs the lab's three QEMU VMs (slow; boots them if not running)"
+    )
+
+
+def lab_cli(*args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run `python3 -m lab ARGS` from the repository; output captured, progress echoed on failure."""
+    r = subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and r.returncode != 0:
+        raise AssertionError(
+            f"`python3 -m lab {' '.join(args)}` failed ({r.returncode}):\n{r.stderr}{r.stdout}"
+        )
+    return r
+
+
+def lab_status() -> dict[str, Any]:
+    return json.loads(lab_cli("status", "--json").stdout)
+
+
+def lab_ssh(node: str, cmd: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run shell command CMD as root on NODE; never raises on a non-zero exit (tests assert on it)."""
+    argv = lifecycle.ssh_command(node, [cmd])
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+    )
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 1.0) -> bool:
+    """Poll PREDICATE until it is true (True) or TIMEOUT seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[dict[str, Any]]:
+    status = lab_status()
+    running = [n for n, s in status["nodes"].items() if s["running"]]
+    started_here = False
+    if len(running) == len(NODES) and all(s["ssh"] for s in status["nodes"].values()):
+        print(f"\nreusing the running lab in {status['state_dir']}", file=sys.stderr)
+    else:
+        if running or any(s["running"] for s in status["switches"].values()):
+            lab_cli("down")  # a half-running lab (e.g. a crashed VM left by a test): start clean
+        t0 = time.monotonic()
+        lab_cli("build")
+        t1 = time.monotonic()
+        lab_cli("up")
+        print(f"\nlab build {t1 - t0:.1f} s, up {time.monotonic() - t1:.1f} s", file=sys.stderr)
+        started_here = True
+        status = lab_status()
+    try:
+        yield status
+    finally:
+        if started_here and os.environ.get("HA_SAN_LAB_KEEP") != "1":
+            lab_cli("down")
