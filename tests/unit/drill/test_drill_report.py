@@ -1,0 +1,333 @@
+"""The drill report: JSON keys, timeline on one clock, the PNG plot, and the summary's arithmetic."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import struct
+import zlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+T0 = 1_795_600_000.0  # a wall-clock time in 2026
+KEYS = {"fault", "stall_s", "acked", "lost", "split_brain", "double_export", "fenced", "timeline"}
+
+
+def parse_png(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Check signature, chunk CRCs, IHDR (8-bit RGB), IEND; return width, height and the pixel rows."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        tag, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(tag + body), tag
+        chunks.append((tag, body))
+        pos += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
+    width, height, depth, color, comp, filt, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (depth, color, comp, filt, interlace) == (8, 2, 0, 0, 0)
+    raw = zlib.decompress(b"".join(body for tag, body in chunks if tag == b"IDAT"))
+    stride = width * 3 + 1
+    assert len(raw) == stride * height
+    rows = [raw[y * stride : (y + 1) * stride] for y in range(height)]
+    assert all(r[0] == 0 for r in rows)  # filter type 0 everywhere
+    return width, height, [r[1:] for r in rows]
+
+
+def pixels(rows: list[bytes]) -> set[tuple[int, int, int]]:
+    return {tuple(r[i : i + 3]) for r in rows for i in range(0, len(r), 3)}  # type: ignore[misc]
+
+
+def fake_verify(**kw: Any) -> dict[str, Any]:
+    v = {
+        "acked": 1000,
+        "lost": 0,
+        "stall_s": 9.3,
+        "stall_start_wall": T0 + 1.2,
+        "stall_end_wall": T0 + 10.5,
+        "stall_start_seq": 120,
+        "stall_open": False,
+        "first_ack_wall": T0 - 5,
+        "first_error_wall": None,
+        "errors": 0,
+    }
+    v.update(kw)
+    return v
+
+
+def write_log(path: Path, stall_from: float = 1.2, stall_to: float = 10.5) -> None:
+    """An ack log: 100 acks/s from T0-5 to T0+20, a stall, one write error."""
+    lines = ['H {"nonce": "00112233445566aa", "block_size": 4096}']
+    t, seq = -5.0, 0
+    while t < 20:
+        if stall_from < t < stall_to:
+            lines.append(f"E {seq} {seq * 4096} {t + 100:.6f} {T0 + 3:.6f} 1800.000 EIO Input/output error")
+            t = stall_to
+            lat = (stall_to - stall_from) * 1000
+        else:
+            lat = 2.0 + (seq % 7)
+        lines.append(f"A {seq} {seq * 4096} {t + 100:.6f} {T0 + t:.6f} {lat:.3f}")
+        seq += 1
+        t += 0.01
+    lines.append(f'S {{"acked": {seq}}}')
+    path.write_text("\n".join(lines) + "\n")
+
+
+# --- report JSON -------------------------------------------------------------------------------------
+def test_report_has_exactly_the_issue_keys(reporter: ModuleType) -> None:
+    events = [
+        {"t": T0 + 2.0, "node": "srv2", "event": "peer srv1 dead"},
+        {"t": T0 + 7.3 + 0.5, "node": "srv2", "event": "drbd r0 Primary"},  # srv2's clock is 0.5 s ahead
+        {"t": T0 + 4.0, "node": "srv1", "event": "stonith reset srv1"},
+    ]
+    rep = reporter.build_report(
+        fake_verify(),
+        events,
+        fault="crash",
+        fault_time=T0,
+        fenced={"node": "srv1", "t": T0 + 3.9, "by": "srv2"},
+        split_brain={"detected": True, "resolved": True, "how": "after-sb-1pri discard-secondary"},
+        double_export=False,
+        clock_offsets={"srv2": 0.5, "client": -0.25},
+    )
+    assert set(rep) == KEYS
+    assert rep["fault"] == "crash" and rep["acked"] == 1000 and rep["lost"] == 0 and rep["stall_s"] == 9.3
+    assert rep["split_brain"] == {
+        "detected": True,
+        "resolved": True,
+        "how": "after-sb-1pri discard-secondary",
+    }
+    assert rep["double_export"] is False
+    assert rep["fenced"] == [{"node": "srv1", "t": T0 + 3.9, "by": "srv2", "t_rel": 3.9}]
+    tl = rep["timeline"]
+    assert [e["t"] for e in tl] == sorted(e["t"] for e in tl)
+    assert set(tl[0]) == {"t", "t_rel", "node", "event"}
+    by_event = {e["event"]: e for e in tl}
+    assert by_event["fault crash"]["t_rel"] == 0.0 and by_event["fault crash"]["node"] == "drill"
+    assert by_event["peer srv1 dead"]["t_rel"] == pytest.approx(1.5)  # srv2 offset applied
+    assert by_event["drbd r0 Primary"]["t_rel"] == pytest.approx(7.3)
+    assert by_event["stonith reset srv1"]["t_rel"] == pytest.approx(4.0)
+    stall_start = next(e for e in tl if e["event"].startswith("last ack before the longest stall"))
+    assert stall_start["node"] == "client" and stall_start["t_rel"] == pytest.approx(1.45)  # client -0.25 s
+    assert any(e["event"] == "writes resume after 9.30 s" for e in tl)
+
+
+def test_report_normalises_flags(reporter: ModuleType) -> None:
+    rep = reporter.build_report(fake_verify(lost=3), [], fault="partition", fault_time=None, split_brain=True)
+    assert rep["split_brain"] == {"detected": True, "resolved": None, "how": None}
+    assert rep["fenced"] == [] and rep["lost"] == 3
+    # without a fault time the origin is the first ack
+    assert rep["timeline"][0]["t_rel"] == pytest.approx(6.2)
+    rep = reporter.build_report(fake_verify(), [], fault="switchover", fault_time=T0, split_brain=False)
+    assert rep["split_brain"] == {"detected": False, "resolved": None, "how": None}
+    two = reporter.norm_fenced([{"node": "srv2", "t": 5.0}, {"node": "srv1", "t": 3.0}])
+    assert [f["node"] for f in two] == ["srv1", "srv2"]
+
+
+def test_report_cli_writes_json_and_a_valid_png(reporter: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "verify.json").write_text(json.dumps(fake_verify(errors=1, first_error_wall=T0 + 3)))
+    write_log(tmp_path / "ack.log")
+    (tmp_path / "srv1.json").write_text(json.dumps([{"t": T0 + 0.1, "node": "srv1", "event": "killed"}]))
+    (tmp_path / "srv2.json").write_text(
+        json.dumps(
+            [
+                {"t": T0 + 2.0, "node": "srv2", "event": "peer dead"},
+                {"t": T0 + 9.0, "node": "srv2", "event": "vblade"},
+            ]
+        )
+    )
+    facts = {
+        "fault": "crash",
+        "fault_time": T0,
+        "fenced": [{"node": "srv1", "t": T0 + 3.9}],
+        "double_export": False,
+    }
+    (tmp_path / "facts.json").write_text(json.dumps(facts))
+    rc = reporter.main(
+        [
+            "report",
+            "--verify",
+            str(tmp_path / "verify.json"),
+            "--log",
+            str(tmp_path / "ack.log"),
+            "--timeline",
+            str(tmp_path / "srv1.json"),
+            "--timeline",
+            str(tmp_path / "srv2.json"),
+            "--facts",
+            str(tmp_path / "facts.json"),
+            "--split-brain",
+            "false",
+            "--out",
+            str(tmp_path / "report.json"),
+            "--png",
+            str(tmp_path / "plot.png"),
+        ]
+    )
+    assert rc == 0
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert set(rep) == KEYS and rep["fault"] == "crash" and rep["fenced"][0]["node"] == "srv1"
+    assert [e["event"] for e in rep["timeline"]][:3] == [
+        "fault crash",
+        "killed",
+        "last ack before the longest stall (seq 120)",
+    ]
+
+    width, height, rows = parse_png((tmp_path / "plot.png").read_bytes())
+    assert width == 1000 and 400 < height < 1000
+    colours = pixels(rows)
+    assert len(colours) > 3  # more than the white background
+    assert reporter.BLUE in colours and reporter.RED in colours and reporter.ORANGE in colours
+    assert reporter.STALL in colours
+    # the fault line: a red column spanning most of the plot height
+    red = bytes(reporter.RED)
+    cols = [sum(1 for r in rows if r[x * 3 : x * 3 + 3] == red) for x in range(width)]
+    assert max(cols) > 300
+
+
+def test_report_cli_log_scale_and_overrides(reporter: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "verify.json").write_text(json.dumps(fake_verify()))
+    write_log(tmp_path / "ack.log")
+    rc = reporter.main(
+        [
+            "report",
+            "--verify",
+            str(tmp_path / "verify.json"),
+            "--log",
+            str(tmp_path / "ack.log"),
+            "--fault",
+            "san_unplug",
+            "--fault-time",
+            str(T0),
+            "--double-export",
+            "yes",
+            "--fenced",
+            "null",
+            "--clock-offset",
+            "client=0.5",
+            "--log-y",
+            "--width",
+            "640",
+            "--out",
+            str(tmp_path / "r.json"),
+            "--png",
+            str(tmp_path / "p.png"),
+        ]
+    )
+    assert rc == 0
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["double_export"] is True and rep["fenced"] == [] and rep["fault"] == "san_unplug"
+    width, _, rows = parse_png((tmp_path / "p.png").read_bytes())
+    assert width == 640 and len(pixels(rows)) > 3
+    assert reporter.main(["report", "--verify", str(tmp_path / "verify.json")]) == 2  # no fault named
+
+
+def test_canvas_png_round_trip_and_font(reporter: ModuleType) -> None:
+    cv = reporter.Canvas(40, 20)
+    assert parse_png(cv.png())[:2] == (40, 20) and pixels(parse_png(cv.png())[2]) == {reporter.WHITE}
+    end = cv.text(1, 1, "Ab9:", reporter.BLACK)
+    assert end == 1 + 4 * 6
+    cv.line(0, 19, 39, 0, reporter.BLUE)
+    cv.set(1000, 1000, reporter.RED)  # off canvas: ignored
+    w, h, rows = parse_png(cv.png())
+    assert (w, h) == (40, 20)
+    assert cv.get(0, 19) == reporter.BLUE and cv.get(39, 0) == reporter.BLUE
+    assert reporter.BLACK in pixels(rows)
+    for ch, glyph in reporter.FONT.items():
+        assert len(ch) == 1 and not ch.islower()
+        assert len(glyph) == 7 and all(0 <= row < 32 for row in glyph), ch
+    for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ .:-+/()=%":
+        assert ch in reporter.FONT
+
+
+def test_nice_ticks(reporter: ModuleType) -> None:
+    assert reporter.nice_ticks(0, 10, 5) == [0, 2, 4, 6, 8, 10]
+    assert reporter.nice_ticks(-3.2, 14.7, 6) == [0, 5, 10]
+    assert reporter.nice_ticks(0.001, 0.0093, 8) == [0.002, 0.004, 0.006, 0.008]
+    assert reporter.nice_ticks(5, 5) == [5, 5.2, 5.4, 5.6, 5.8, 6]
+    ticks = reporter.nice_ticks(0, 11500, 6)
+    assert (
+        ticks[0] == 0
+        and ticks[-1] <= 11500
+        and all(b - a == ticks[1] - ticks[0] for a, b in itertools.pairwise(ticks))
+    )
+
+
+def test_ack_log_reader_agrees_with_the_verifier(
+    reporter: ModuleType, verifier: ModuleType, tmp_path: Path
+) -> None:
+    write_log(tmp_path / "ack.log")
+    acks, errors = reporter.read_ack_log(str(tmp_path / "ack.log"))
+    wl = verifier.read_log(str(tmp_path / "ack.log"))
+    assert acks == [(a.wall, a.lat_ms) for a in wl.acks]
+    assert errors == [e.wall for e in wl.errors]
+
+
+# --- summary -----------------------------------------------------------------------------------------
+def rep(
+    fault: str, stall: float, acked: int = 100, lost: int = 0, sb: Any = False, dx: bool = False
+) -> dict[str, Any]:
+    return {
+        "fault": fault,
+        "stall_s": stall,
+        "acked": acked,
+        "lost": lost,
+        "split_brain": sb,
+        "double_export": dx,
+        "fenced": [],
+        "timeline": [],
+    }
+
+
+def test_summary_p50_max_and_totals(reporter: ModuleType) -> None:
+    reports = [
+        rep("crash", 9.3),
+        rep("crash", 11.0, acked=200),
+        rep("crash", 8.7),
+        rep("partition", 11.8, sb={"detected": True, "resolved": True, "how": "discard-secondary"}),
+        rep("partition", 12.2, lost=647, sb={"detected": True, "resolved": False}, dx=True),
+    ]
+    rows = {r["fault"]: r for r in reporter.summarize(reports)}
+    assert list(rows) == ["crash", "partition", "all"]
+    assert rows["crash"] == {
+        "fault": "crash",
+        "runs": 3,
+        "stall_p50_s": 9.3,
+        "stall_max_s": 11.0,
+        "acked": 400,
+        "lost": 0,
+        "split_brain_unresolved": 0,
+        "double_exports": 0,
+    }
+    assert rows["partition"]["stall_p50_s"] == pytest.approx(12.0)  # even count: mean of the middle two
+    assert rows["partition"]["lost"] == 647 and rows["partition"]["split_brain_unresolved"] == 1
+    assert rows["partition"]["double_exports"] == 1
+    assert (
+        rows["all"]["runs"] == 5 and rows["all"]["stall_p50_s"] == 11.0 and rows["all"]["stall_max_s"] == 12.2
+    )
+    assert rows["all"]["lost"] == 647 and rows["all"]["acked"] == 600
+    assert reporter.summarize([]) == []
+
+
+def test_summary_cli_markdown(
+    reporter: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = []
+    for i, (fault, stall) in enumerate([("crash", 9.0), ("crash", 10.0), ("san_unplug", 11.84)]):
+        p = tmp_path / f"r{i}.json"
+        p.write_text(json.dumps(rep(fault, stall)))
+        paths.append(str(p))
+    md, js = tmp_path / "summary.md", tmp_path / "summary.json"
+    assert reporter.main(["summary", *paths, "--out", str(md), "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert out == md.read_text()
+    lines = out.splitlines()
+    assert lines[0].startswith("| fault | runs | stall p50 (s) | stall max (s) | acked | lost |")
+    assert "| crash | 2 | 9.50 | 10.00 | 200 | 0 | 0 | 0 |" in lines
+    assert "| san_unplug | 1 | 11.84 | 11.84 | 100 | 0 | 0 | 0 |" in lines
+    assert lines[-1] == "| **all** | 3 | 10.00 | 11.84 | 300 | 0 | 0 | 0 |"
+    assert [r["fault"] for r in json.loads(js.read_text())] == ["crash", "san_unplug", "all"]
