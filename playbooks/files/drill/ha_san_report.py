@@ -223,7 +223,7 @@ def read_ack_log(path: str) -> tuple[list[tuple[float, float]], list[float]]:
     errors: list[float] = []
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            kind, _, rest = line.partition(" ")
+            kind, _sep, rest = line.partition(" ")
             f = rest.split(" ", 5)
             if kind == "H":
                 acks, errors = [], []
@@ -353,8 +353,8 @@ def plot(
     height = legend_top + 12 * (len(events) + 2) + 8
     cv = Canvas(width, height)
 
-    xs = [t - origin for t, _ in acks]
-    ys = [lat for _, lat in acks]
+    xs = [t - origin for t, _lat in acks]
+    ys = [lat for _t, lat in acks]
     x_lo, x_hi = min([0.0, *xs]), max([0.0, *xs])
     if x_hi - x_lo < 1e-3:
         x_lo, x_hi = x_lo - 1.0, x_hi + 1.0
@@ -508,7 +508,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     events.extend(facts.get("timeline", []))
     offsets = {str(k): float(v) for k, v in facts.get("clock_offsets", {}).items()}
     for item in args.clock_offset or []:
-        node, _, val = item.partition("=")
+        node, _sep, val = item.partition("=")
         offsets[node] = float(val)
     fault = args.fault or facts.get("fault")
     if not fault:

@@ -82,7 +82,7 @@ def read_log(path: str) -> WriterLog:
     log = WriterLog()
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            kind, _, rest = line.rstrip("\n").partition(" ")
+            kind, _sep, rest = line.rstrip("\n").partition(" ")
             try:
                 if kind == "H":
                     log = WriterLog(header=json.loads(rest), runs=log.runs + 1, bad_lines=log.bad_lines)

@@ -221,7 +221,7 @@ def test_report_cli_log_scale_and_overrides(reporter: ModuleType, tmp_path: Path
     assert rc == 0
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["double_export"] is True and rep["fenced"] == [] and rep["fault"] == "san_unplug"
-    width, _, rows = parse_png((tmp_path / "p.png").read_bytes())
+    width, _height, rows = parse_png((tmp_path / "p.png").read_bytes())
     assert width == 640 and len(pixels(rows)) > 3
     assert reporter.main(["report", "--verify", str(tmp_path / "verify.json")]) == 2  # no fault named
 

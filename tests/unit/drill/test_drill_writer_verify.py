@@ -319,7 +319,7 @@ def test_sigterm_stops_cleanly_with_a_complete_log(
             time.sleep(0.05)
         assert int(pid_file.read_text()) == proc.pid
         os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        err = proc.communicate(timeout=30)[1]
     finally:
         if proc.poll() is None:
             proc.kill()
