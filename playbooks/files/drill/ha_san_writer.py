@@ -90,7 +90,9 @@ def open_target(path: str, direct: bool, need: int) -> tuple[int, int, bool]:
     if direct:
         flags |= os.O_DIRECT
     is_blk = os.path.exists(path) and stat.S_ISBLK(os.stat(path).st_mode)
-    if not is_blk:
+    if not os.path.exists(path):
+        if os.path.realpath(path).startswith("/dev/"):  # an AoE device not (yet) discovered: no file there
+            raise FileNotFoundError(errno.ENOENT, "no such device", path)
         flags |= os.O_CREAT
     fd = os.open(path, flags, 0o644)
     size = target_size(fd)

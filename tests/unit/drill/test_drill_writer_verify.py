@@ -391,6 +391,12 @@ def test_region_is_clamped_to_a_small_device_unless_asked_for(
     assert json.loads(log_lines(log)[-5][2:])["blocks"] == 6
 
 
+def test_a_missing_device_is_not_created_as_a_file(writer: ModuleType, workdir: Path) -> None:
+    missing = "/dev/ha_san-drill-test-no-such-device"
+    assert writer.main([missing, "--log", str(workdir / "ack.log"), "--count", "1"]) == 2
+    assert not os.path.exists(missing) and not (workdir / "ack.log").exists()
+
+
 def test_target_size_of_a_file(writer: ModuleType, workdir: Path) -> None:
     p = workdir / "f.img"
     p.write_bytes(bytes(12345))
