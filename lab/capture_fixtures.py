@@ -28,6 +28,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
+import signal
 import subprocess
 import sys
 import textwrap
@@ -237,7 +239,7 @@ def wait_until(node: str, test: str, what: str, timeout: float = 180) -> None:
 
 
 def proc_has(pattern: str) -> str:
-    return f"grep -Eq '{pattern}' /proc/drbd"
+    return f"grep -Eq {shlex.quote(pattern)} /proc/drbd"
 
 
 def drbd_preflight() -> dict:
@@ -271,10 +273,10 @@ def wipe_metadata(node: str) -> None:
     )
 
 
-def capture_drbd(w: Writer) -> None:
+def capture_drbd(w: Writer, start: str = "initial") -> None:
     loaded = drbd_preflight()
     try:
-        _drbd_states(w, loaded)
+        _drbd_states(w, loaded, start)
     finally:
         say("DRBD cleanup")
         lab("fault", "plug", "secondary", "--nic", "replication", check=False)
@@ -291,7 +293,39 @@ def capture_drbd(w: Writer) -> None:
                 sh(node, "rmmod drbd 2>/dev/null || true", check=False)
 
 
-def _drbd_states(w: Writer, loaded: dict) -> None:
+DRBD_STAGES = ("initial", "outdated", "split_brain", "diskless", "swap")
+
+
+def _fast_synced() -> None:
+    """For --from: a fresh, connected, synced r0 with primary Primary (no captures)."""
+    p = SERVERS[0]
+    write_config("100M")
+    for node in SERVERS:
+        sh(node, "modprobe drbd")
+        wipe_metadata(node)
+        sh(node, f"drbdadm create-md {RES} </dev/null && drbdadm up {RES}")
+    wait_until(p, proc_has("cs:Connected"), "connected")
+    sh(p, f"drbdadm primary --force {RES}")
+    wait_until(p, proc_has("cs:Connected.*ds:UpToDate/UpToDate"), "synced", timeout=300)
+
+
+def _drbd_states(w: Writer, loaded: dict, start: str = "initial") -> None:
+    todo = DRBD_STAGES[DRBD_STAGES.index(start) :]
+    if start != "initial":
+        _fast_synced()
+    if "initial" in todo:
+        _stage_initial(w, loaded)
+    if "outdated" in todo:
+        _stage_outdated(w)
+    if "split_brain" in todo:
+        _stage_split_brain(w)
+    if "diskless" in todo:
+        _stage_diskless(w)
+    if "swap" in todo:
+        _stage_swap(w)
+
+
+def _stage_initial(w: Writer, loaded: dict) -> None:
     p, s = SERVERS
     w.save("drbd", "no_config", p, "no DRBD resource defined on this host at all", DRBD_COMMANDS)
     if not loaded[p]:
@@ -363,6 +397,9 @@ def _drbd_states(w: Writer, loaded: dict) -> None:
     w.save("drbd", "primary_uptodate", p, "Primary/Secondary, UpToDate/UpToDate, Connected", DRBD_COMMANDS)
     w.save("drbd", "secondary_uptodate", s, "Secondary/Primary, UpToDate/UpToDate, Connected", DRBD_COMMANDS)
 
+
+def _stage_outdated(w: Writer) -> None:
+    p, s = SERVERS
     # peer Outdated: the replication cable of the secondary is pulled; the primary's fence-peer
     # handler answers 4 ("peer outdated"), as dopd does when it reached the peer
     lab("fault", "unplug", "secondary", "--nic", "replication")
@@ -383,6 +420,12 @@ def _drbd_states(w: Writer, loaded: dict) -> None:
         DRBD_COMMANDS,
     )
 
+
+def _stage_split_brain(w: Writer) -> None:
+    p, s = SERVERS
+    if sh(p, proc_has("cs:WFConnection"), check=False).returncode != 0:
+        lab("fault", "unplug", "secondary", "--nic", "replication")
+        wait_until(p, proc_has("cs:WFConnection"), "disconnected", timeout=60)
     # split brain: the cut-off secondary is promoted and both write, then the cable goes back
     sh(s, f"drbdadm primary {RES}")
     for node in SERVERS:
@@ -405,6 +448,9 @@ def _drbd_states(w: Writer, loaded: dict) -> None:
     sh(p, f"drbdadm connect {RES} 2>/dev/null || true")
     wait_until(p, proc_has("cs:Connected.*ds:UpToDate/UpToDate"), "resync after split brain", timeout=120)
 
+
+def _stage_diskless(w: Writer) -> None:
+    p, s = SERVERS
     sh(s, f"drbdadm detach {RES}")
     wait_until(s, proc_has("ds:Diskless/UpToDate"), "Diskless", timeout=60)
     w.save("drbd", "diskless", s, "secondary detached: Diskless/UpToDate", DRBD_COMMANDS)
@@ -412,6 +458,9 @@ def _drbd_states(w: Writer, loaded: dict) -> None:
     sh(s, f"drbdadm attach {RES}")
     wait_until(p, proc_has("cs:Connected.*ds:UpToDate/UpToDate"), "re-attach", timeout=120)
 
+
+def _stage_swap(w: Writer) -> None:
+    p, s = SERVERS
     # roles swapped
     sh(p, f"drbdadm secondary {RES}")
     sh(s, f"drbdadm primary {RES}")
@@ -522,14 +571,23 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=["drbd", "aoe"])
     ap.add_argument(
+        "--from",
+        dest="start",
+        choices=DRBD_STAGES,
+        default="initial",
+        help="resume the DRBD states at this stage (a synced resource is set up first, uncaptured)",
+    )
+    ap.add_argument(
         "--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests/unit/fixtures"
     )
     args = ap.parse_args(argv)
+    # a plain kill must still run the clean-up (the finally blocks)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("capture: terminated, cleaning up"))
     t0 = time.monotonic()
     env = {n: environment(n) for n in (*SERVERS, "client")}
     w = Writer(args.out, env)
     if args.only in (None, "drbd"):
-        capture_drbd(w)
+        capture_drbd(w, args.start)
     if args.only in (None, "aoe"):
         capture_aoe(w)
     say(f"{len(w.written)} fixtures written in {time.monotonic() - t0:.0f}s")
