@@ -1,0 +1,241 @@
+"""The drill as the playbook will run it, end to end, with the scripts as separate processes.
+
+The scripts run under ``python -I -S`` (isolated, no site-packages): the client has python3 and nothing
+else, so anything beyond the standard library would fail here.  A real block device (a loop device) is
+used when the test runs as root and ``losetup`` works.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+DRILL = Path(__file__).resolve().parents[3] / "playbooks" / "files" / "drill"
+PY = [sys.executable, "-I", "-S"]
+
+
+def script(name: str, *args: str) -> list[str]:
+    return [*PY, str(DRILL / name), *args]
+
+
+def acks_in(log: Path) -> int:
+    return sum(1 for ln in log.read_text().splitlines() if ln.startswith("A ")) if log.exists() else 0
+
+
+def wait_acks(log: Path, n: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while acks_in(log) < n:
+        assert time.monotonic() < deadline, f"writer made fewer than {n} acks"
+        time.sleep(0.02)
+
+
+def test_writer_stall_verify_report_summary(workdir: Path, direct_flags: list[str]) -> None:
+    """Writer under setsid, a 1.5 s 'fault' (the writer frozen), SIGTERM, verify, report, summary."""
+    log, pid_file, target = workdir / "ack.log", workdir / "writer.pid", workdir / "e0.3.img"
+    with (workdir / "writer.out").open("wb") as out:
+        proc = subprocess.Popen(
+            script(
+                "ha_san_writer.py",
+                str(target),
+                "--log",
+                str(log),
+                "--pid-file",
+                str(pid_file),
+                "--blocks",
+                "2048",
+                "--interval",
+                "0.002",
+                "--duration",
+                "60",
+                *direct_flags,
+            ),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    try:
+        wait_acks(log, 100)
+        pid = int(pid_file.read_text())
+        fault_time = time.time()
+        os.kill(pid, signal.SIGSTOP)  # the "fault": no write completes for 1.5 s
+        time.sleep(1.5)
+        os.kill(pid, signal.SIGCONT)
+        resumed = acks_in(log)
+        wait_acks(log, resumed + 100)
+        os.kill(pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, (workdir / "writer.out").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    verify = subprocess.run(
+        script(
+            "ha_san_verify.py",
+            str(target),
+            "--log",
+            str(log),
+            "--out",
+            str(workdir / "verify.json"),
+            *direct_flags,
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+    v = json.loads(verify.stdout)
+    assert v == json.loads((workdir / "verify.json").read_text())
+    assert v["lost"] == 0 and v["acked"] >= 200 and v["log_complete"]
+    assert 1.4 <= v["stall_s"] < 10 and v["stall_open"] is False
+    assert v["stall_start_wall"] <= fault_time + 0.1
+
+    (workdir / "srv.json").write_text(
+        json.dumps(
+            [
+                {"t": fault_time + 0.5, "node": "srv2", "event": "peer dead"},
+                {"t": fault_time + 1.4, "node": "srv2", "event": "vblade started"},
+            ]
+        )
+    )
+    (workdir / "facts.json").write_text(
+        json.dumps(
+            {
+                "fault": "crash",
+                "fault_time": fault_time,
+                "fenced": [{"node": "srv1", "t": fault_time + 1}],
+                "split_brain": False,
+                "double_export": False,
+            }
+        )
+    )
+    for n in (1, 2):
+        rep = subprocess.run(
+            script(
+                "ha_san_report.py",
+                "report",
+                "--verify",
+                str(workdir / "verify.json"),
+                "--log",
+                str(log),
+                "--timeline",
+                str(workdir / "srv.json"),
+                "--facts",
+                str(workdir / "facts.json"),
+                "--out",
+                str(workdir / f"report{n}.json"),
+                "--png",
+                str(workdir / f"plot{n}.png"),
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert rep.returncode == 0, rep.stderr
+    report = json.loads((workdir / "report1.json").read_text())
+    assert set(report) == {
+        "fault",
+        "stall_s",
+        "acked",
+        "lost",
+        "split_brain",
+        "double_export",
+        "fenced",
+        "timeline",
+    }
+    assert report["stall_s"] == pytest.approx(v["stall_s"], abs=0.001) and report["lost"] == 0
+    assert (workdir / "plot1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = subprocess.run(
+        script("ha_san_report.py", "summary", str(workdir / "report1.json"), str(workdir / "report2.json")),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    s = v["stall_s"]
+    assert f"| crash | 2 | {s:.2f} | {s:.2f} | {2 * v['acked']} | 0 | 0 | 0 |" in summary.stdout
+
+
+# --- a real block device ----------------------------------------------------------------------------
+@pytest.fixture
+def loop_device(workdir: Path) -> Iterator[str]:
+    """A 1 MiB loop device backed by a file in the work directory (root and losetup needed)."""
+    if os.geteuid() != 0 or not shutil.which("losetup"):
+        pytest.skip("needs root and losetup")
+    backing = workdir / "loop.img"
+    backing.write_bytes(bytes(1 << 20))
+    try:
+        dev = subprocess.run(
+            ["losetup", "--find", "--show", "--direct-io=on", str(backing)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (subprocess.SubprocessError, OSError) as exc:
+        pytest.skip(f"no loop device: {exc}")
+    try:
+        yield dev
+    finally:
+        subprocess.run(["losetup", "--detach", dev], check=False, timeout=30)
+
+
+def test_block_device_round_trip_and_size(writer: ModuleType, workdir: Path, loop_device: str) -> None:
+    fd = os.open(loop_device, os.O_RDONLY)
+    try:
+        assert writer.target_size(fd) == 1 << 20
+        buf = bytearray(8)
+        fcntl.ioctl(fd, writer.BLKGETSIZE64, buf)
+        assert struct.unpack("=Q", bytes(buf))[0] == 1 << 20
+    finally:
+        os.close(fd)
+    log = workdir / "ack.log"
+    # the default region (64 MiB) is clamped to the 1 MiB device: 256 blocks of 4 KiB
+    run = subprocess.run(
+        script("ha_san_writer.py", loop_device, "--log", str(log), "--count", "300"), check=False
+    )
+    assert run.returncode == 0
+    header = json.loads(log.read_text().splitlines()[0][2:])
+    assert header["block_device"] is True and header["blocks"] == 256 and header["direct"] is True
+    v = subprocess.run(
+        script("ha_san_verify.py", loop_device, "--log", str(log)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    res = json.loads(v.stdout)
+    assert v.returncode == 0 and res["acked"] == 300 and res["checked"] == 256 and res["lost"] == 0
+    # an explicit region larger than the device is refused, and nothing is written
+    big = subprocess.run(
+        script("ha_san_writer.py", loop_device, "--log", str(workdir / "big.log"), "--blocks", "257"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert big.returncode == 2 and "exceed" in big.stderr and not (workdir / "big.log").exists()
+    # a block zeroed behind the client's back is found through O_DIRECT reads
+    fd = os.open(loop_device, os.O_WRONLY)
+    try:
+        os.pwrite(fd, bytes(4096), 10 * 4096)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    v = subprocess.run(
+        script("ha_san_verify.py", loop_device, "--log", str(log)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert v.returncode == 1 and json.loads(v.stdout)["lost_blocks"][0]["kind"] == "zero"
