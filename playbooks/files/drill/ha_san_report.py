@@ -108,6 +108,7 @@ FONT: dict[str, tuple[int, ...]] = {
     "@": (0x0E, 0x11, 0x01, 0x0D, 0x15, 0x15, 0x0E),
 }
 GLYPH_W, GLYPH_H = 5, 7
+MAX_PLOT_EVENTS = 40
 
 
 # --- raster + PNG -----------------------------------------------------------------------------------
@@ -348,17 +349,19 @@ def plot(
     left, right, top, plot_h = 78, 24, 58, 360
     pw = width - left - right
     bottom = top + plot_h
-    events = [e for e in report["timeline"] if e["node"] != "drill"]
-    legend_top = bottom + 46
-    height = legend_top + 12 * (len(events) + 2) + 8
-    cv = Canvas(width, height)
-
     xs = [t - origin for t, _lat in acks]
     ys = [lat for _t, lat in acks]
     x_lo, x_hi = min([0.0, *xs]), max([0.0, *xs])
     if x_hi - x_lo < 1e-3:
         x_lo, x_hi = x_lo - 1.0, x_hi + 1.0
     x_lo, x_hi = x_lo - 0.02 * (x_hi - x_lo), x_hi + 0.02 * (x_hi - x_lo)
+    # events inside the plotted time range are drawn and listed; the report JSON has them all
+    others = [e for e in report["timeline"] if e["node"] != "drill"]
+    events = [e for e in others if x_lo <= e["t_rel"] <= x_hi][:MAX_PLOT_EVENTS]
+    hidden = len(others) - len(events)
+    legend_top = bottom + 46
+    height = legend_top + 12 * (len(events) + 2 + bool(hidden)) + 8
+    cv = Canvas(width, height)
 
     def px(x: float) -> int:
         return left + round((x - x_lo) / (x_hi - x_lo) * (pw - 1))
@@ -430,20 +433,21 @@ def plot(
     rows: list[int] = []  # right edge of the last label in each label row
     for n, ev in enumerate(events, 1):
         x = px(ev["t_rel"])
-        if not left <= x < left + pw:
-            continue
         cv.line(x, top + 12, x, bottom, ORANGE, dash=3)
         lab = str(n)
-        row = next((i for i, edge in enumerate(rows) if edge < x - 1), len(rows))
+        row = next((i for i, edge in enumerate(rows) if edge < x), len(rows))
         if row == len(rows):
             rows.append(0)
-        rows[row] = x + text_width(lab)
-        cv.text(x - text_width(lab) // 2, top + 14 + row * 9, lab, ORANGE)
+        rows[row] = x + 2 + text_width(lab)
+        cv.text(x + 2, top + 14 + row * 9, lab, ORANGE)  # right of its line
     y = legend_top
     cv.text(left, y, f"0  {0.0:+.2f} S  FAULT {r['fault']}", RED)
+    chars = (width - left - 8) // (GLYPH_W + 1)
     for n, ev in enumerate(events, 1):
         y += 12
-        cv.text(left, y, f"{n}  {ev['t_rel']:+.2f} S  {ev['node']}: {ev['event']}"[:150], ORANGE)
+        cv.text(left, y, f"{n}  {ev['t_rel']:+.2f} S  {ev['node']}: {ev['event']}"[:chars], ORANGE)
+    if hidden:
+        cv.text(left, y + 12, f"{hidden} more events outside the plot: see the report JSON"[:chars], BLACK)
     return cv
 
 
@@ -564,6 +568,17 @@ def cmd_summary(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(rows, fh, indent=2)
             fh.write("\n")
+    if args.check and rows:
+        total = rows[-1]
+        bad = total["lost"] or total["split_brain_unresolved"] or total["double_exports"]
+        if bad:
+            print(
+                f"ha_san_report: {total['lost']} acknowledged blocks lost, "
+                f"{total['split_brain_unresolved']} split brains unresolved, "
+                f"{total['double_exports']} double exports",
+                file=sys.stderr,
+            )
+            return 1
     return 0
 
 
@@ -593,6 +608,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("reports", nargs="+", help="report JSON files")
     s.add_argument("--out", help="also write the Markdown here")
     s.add_argument("--json", help="also write the rows as JSON here")
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if any block was lost, a split brain left or a double export",
+    )
     s.set_defaults(func=cmd_summary)
     args = p.parse_args(argv)
     return int(args.func(args))

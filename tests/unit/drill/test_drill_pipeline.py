@@ -164,7 +164,7 @@ def test_writer_stall_verify_report_summary(workdir: Path, direct_flags: list[st
         text=True,
         check=True,
     )
-    s = v["stall_s"]
+    s = report["stall_s"]
     assert f"| crash | 2 | {s:.2f} | {s:.2f} | {2 * v['acked']} | 0 | 0 | 0 |" in summary.stdout
 
 

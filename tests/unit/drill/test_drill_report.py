@@ -331,3 +331,34 @@ def test_summary_cli_markdown(
     assert "| san_unplug | 1 | 11.84 | 11.84 | 100 | 0 | 0 | 0 |" in lines
     assert lines[-1] == "| **all** | 3 | 10.00 | 11.84 | 300 | 0 | 0 | 0 |"
     assert [r["fault"] for r in json.loads(js.read_text())] == ["crash", "san_unplug", "all"]
+
+
+def test_summary_check_fails_on_loss_split_brain_or_double_export(
+    reporter: ModuleType, tmp_path: Path
+) -> None:
+    cases = {
+        "good": (rep("crash", 9.0), rep("partition", 11.0, sb={"detected": True, "resolved": True}), 0),
+        "lost": (rep("crash", 9.0), rep("partition", 11.0, lost=647), 1),
+        "split": (rep("crash", 9.0), rep("partition", 11.0, sb={"detected": True, "resolved": False}), 1),
+        "double": (rep("crash", 9.0), rep("san_unplug", 11.0, dx=True), 1),
+    }
+    for name, (a, b, want) in cases.items():
+        paths = []
+        for i, r in enumerate((a, b)):
+            p = tmp_path / f"{name}{i}.json"
+            p.write_text(json.dumps(r))
+            paths.append(str(p))
+        assert reporter.main(["summary", "--check", *paths]) == want, name
+        assert reporter.main(["summary", *paths]) == 0
+
+
+def test_plot_lists_only_events_inside_the_plot(reporter: ModuleType) -> None:
+    events = [{"t": T0 + i, "node": "srv2", "event": f"event {i}"} for i in range(-100, 200)]
+    report = reporter.build_report(fake_verify(), events, fault="crash", fault_time=T0)
+    acks = [(T0 - 5 + i * 0.01, 2.0) for i in range(2500)]  # -5 s .. +20 s
+    cv = reporter.plot(report, acks, [], T0)
+    small = reporter.plot(report, acks[:10], [], T0)
+    assert cv.width == 1000
+    # at most MAX_PLOT_EVENTS legend lines (12 px each) plus fault and "more events" lines
+    assert cv.height <= 58 + 360 + 46 + 12 * (reporter.MAX_PLOT_EVENTS + 3) + 8
+    assert small.height < cv.height
