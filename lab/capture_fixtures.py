@@ -525,7 +525,7 @@ def capture_aoe(w: Writer) -> None:
             start_export(node, shelf, slot, mib)
         sh("client", "aoe-discover")
         wait_aoe(
-            " && ".join(f"grep -q up '/sys/block/etherd!e{s}.{t}/state'" for (_, s, t) in EXPORTS),
+            " && ".join(f"grep -q up '/sys/block/etherd!e{s}.{t}/state'" for (_node, s, t) in EXPORTS),
             "three targets up",
         )
         w.save("aoe", "several_targets", "client", "three exports from two servers, all up", AOE_COMMANDS)
@@ -568,7 +568,7 @@ def capture_aoe(w: Writer) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--only", choices=["drbd", "aoe"])
     ap.add_argument(
         "--from",
@@ -582,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     # a plain kill must still run the clean-up (the finally blocks)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("capture: terminated, cleaning up"))
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit("capture: terminated, cleaning up"))
     t0 = time.monotonic()
     env = {n: environment(n) for n in (*SERVERS, "client")}
     w = Writer(args.out, env)

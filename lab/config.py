@@ -93,7 +93,9 @@ def cache_dir() -> Path:
 
 
 def inventory_path() -> Path:
-    return REPO_ROOT / "inventories" / "lab" / "hosts.yml"
+    """$HA_SAN_LAB_INVENTORY, or inventories/lab/hosts.yml (a second lab must not clobber the first's)."""
+    explicit = os.environ.get("HA_SAN_LAB_INVENTORY")
+    return Path(explicit).absolute() if explicit else REPO_ROOT / "inventories" / "lab" / "hosts.yml"
 
 
 def base_port_from_env() -> int:

@@ -10,8 +10,11 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,6 +162,10 @@ def _install_guest_files(root: Path, recipe: Recipe) -> None:
         if mask.is_symlink() or mask.exists():
             mask.unlink()
         mask.symlink_to("/dev/null")
+
+
+def _finish_root(root: Path) -> None:
+    """After the packages: drop what each VM must make for itself, set neutral identity."""
     # Each VM must make its own host key and machine-id at first boot, never share the build's.
     for key in (root / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
@@ -196,6 +203,7 @@ def build(release: str) -> Path:
     if os.geteuid() != 0:
         raise LabError("building the image needs root (debootstrap, chroot, mount): run it as root.")
     hosttools.require(hosttools.BUILD_TOOLS)
+    check_mirror(release)
     with _build_lock():
         if is_complete(final):  # another build finished it while we waited for the lock
             say(f"image {final.name} was built meanwhile; nothing to build")
@@ -212,6 +220,24 @@ def build(release: str) -> Path:
             remove_tree(tmp)
     say(f"image ready: {final}")
     return final
+
+
+def check_mirror(release: str, timeout: float = 10.0) -> None:
+    """Fail in seconds, with the reason, instead of deep inside debootstrap's log."""
+    url = f"{MIRROR}/dists/{release}/Release"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return
+    except (OSError, ValueError) as e:
+        host = urllib.parse.urlsplit(MIRROR).hostname or "the mirror"
+        try:
+            addr = socket.gethostbyname(host)
+        except OSError:
+            addr = host
+        raise LabError(
+            f"cannot reach the Debian mirror ({url}: {e}): check the host's network, and that no local "
+            f"route (e.g. a docker network) covers {host}'s address (`ip route get {addr}`)."
+        ) from e
 
 
 def _build_into(out: Path, recipe: Recipe) -> None:
@@ -239,6 +265,9 @@ def _build_into(out: Path, recipe: Recipe) -> None:
     step("debootstrap", t)
 
     t = time.monotonic()
+    # Guest files go in before the packages: the initramfs settings must exist when the
+    # kernel's postinst builds the initrd.
+    _install_guest_files(root, recipe)
     policy = root / "usr/sbin/policy-rc.d"
     shutil.copyfile(GUEST_DIR / POLICY_RC_D, policy)
     policy.chmod(0o755)
@@ -255,7 +284,7 @@ def _build_into(out: Path, recipe: Recipe) -> None:
     step("chroot install", t)
 
     t = time.monotonic()
-    _install_guest_files(root, recipe)
+    _finish_root(root)
     kernel = _copy_kernel(root, out)
     raw = out / "root.raw"
     with open(raw, "wb") as f:

@@ -158,3 +158,27 @@ def test_status_json_when_nothing_runs(state: Path, capsys) -> None:
     assert set(data["nodes"]) == {"primary", "secondary", "client"}
     assert all(not n["running"] and n["pid"] is None for n in data["nodes"].values())
     assert [n["ssh_port"] for n in data["nodes"].values()] == [2221, 2222, 2223]
+
+
+def test_unreachable_mirror_is_named(state: Path, capsys, monkeypatch) -> None:
+    def no_route(*_a: object, **_k: object) -> None:
+        raise OSError(113, "No route to host")
+
+    monkeypatch.setattr(image.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(hosttools, "require", lambda tools: {t: t for t in tools})
+    monkeypatch.setattr(image.urllib.request, "urlopen", no_route)
+    monkeypatch.setattr(image.socket, "gethostbyname", lambda host: "203.0.113.80")
+    monkeypatch.setattr(image, "_build_into", lambda *a: pytest.fail("must not build"))
+    rc, err = run(capsys, "build")
+    assert rc == 2
+    assert "cannot reach the Debian mirror" in err and "ip route get 203.0.113.80" in err
+    assert not list((state.parent / "cache" / "images").glob("bookworm-*"))
+
+
+def test_inventory_path_override(monkeypatch, tmp_path: Path) -> None:
+    from lab import config
+
+    monkeypatch.delenv("HA_SAN_LAB_INVENTORY", raising=False)
+    assert config.inventory_path() == config.REPO_ROOT / "inventories" / "lab" / "hosts.yml"
+    monkeypatch.setenv("HA_SAN_LAB_INVENTORY", str(tmp_path / "hosts.yml"))
+    assert config.inventory_path() == tmp_path / "hosts.yml"

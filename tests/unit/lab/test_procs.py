@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from lab import procs
@@ -68,6 +69,13 @@ def test_real_process_cmdline_and_kill(tmp_path: Path) -> None:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--marker", "lab-unit"])
     try:
         pf = _pidfile(tmp_path, str(child.pid))
+        # right after fork the child may not have exec'd yet: wait for its real cmdline
+        deadline = time.monotonic() + 5
+        while (procs.cmdline(child.pid) or [])[-2:] != [
+            "--marker",
+            "lab-unit",
+        ] and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert procs.cmdline(child.pid)[-2:] == ["--marker", "lab-unit"]
         assert (
             procs.verified_pid(pf, os.path.basename(sys.executable)[:6], ["--marker", "lab-unit"])
