@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -61,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabError as e:
         print(f"lab: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # stdout closed early (`status | head`): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("lab: interrupted", file=sys.stderr)
         return 130

@@ -22,6 +22,7 @@ import fcntl
 import os
 import select
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -131,10 +132,58 @@ def real_ops(paths: StatePaths) -> Ops:
     )
 
 
-def caller_node(paths: StatePaths, parent: int, pid_of: Callable[[str], int | None]) -> str | None:
-    """The node whose QEMU started us (our parent), or None when run by hand."""
+def _hex_addr(addr: tuple[str, int]) -> str:
+    """127.0.0.1:8080 as /proc/net/tcp writes it: little-endian IPv4 hex, big-endian port hex."""
+    ip = socket.inet_aton(addr[0])[::-1].hex().upper()
+    return f"{ip}:{addr[1]:04X}"
+
+
+def tcp_peer_inode(fd: int, proc_net_tcp: Path = Path("/proc/net/tcp")) -> int | None:
+    """Socket inode of the other end of FD's loopback TCP connection, or None.
+
+    QEMU's user networking hands the guest's stream to us over a loopback TCP pair it made
+    itself, so the other end belongs to the requesting VM's QEMU. (Our parent PID says nothing:
+    GLib's spawn double-forks, so we are re-parented before we run.)
+    """
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            if sock.family != socket.AF_INET:
+                return None
+            ours, theirs = _hex_addr(sock.getsockname()), _hex_addr(sock.getpeername())
+        lines = proc_net_tcp.read_text(encoding="ascii").splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        f = line.split()
+        if len(f) > 9 and f[1] == theirs and f[2] == ours:
+            return int(f[9])
+    return None
+
+
+def owns_socket(pid: int, inode: int, proc: Path = Path("/proc")) -> bool:
+    target = f"socket:[{inode}]"
+    try:
+        fds = list((proc / str(pid) / "fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == target:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def caller_node(
+    inode: int | None, pid_of: Callable[[str], int | None], owns: Callable[[int, int], bool] = owns_socket
+) -> str | None:
+    """The node whose QEMU holds the other end of our connection, or None (run by hand)."""
+    if inode is None:
+        return None
     for node in config.NODE_NAMES:
-        if pid_of(node) == parent:
+        pid = pid_of(node)
+        if pid and owns(pid, inode):
             return node
     return None
 
@@ -169,7 +218,7 @@ def log_line(path: Path, caller: str | None, raw: bytes, answer: str, took: floa
 
 def serve(paths: StatePaths, ops: Ops, infd: int = 0, outfd: int = 1) -> int:
     t0 = time.monotonic()
-    caller = caller_node(paths, os.getppid(), ops.pid)
+    caller = caller_node(tcp_peer_inode(infd), ops.pid)
     raw = b""
     try:
         raw = read_line(infd, READ_TIMEOUT_S)

@@ -112,11 +112,34 @@ def test_a_vm_cannot_pose_as_another() -> None:
     assert lab.killed == []
 
 
-def test_caller_is_found_by_parent_pid(tmp_path: Path) -> None:
+def test_caller_is_the_qemu_owning_the_peer_socket() -> None:
     pids = {"primary": 11, "secondary": 12}
-    paths = StatePaths(tmp_path)
-    assert fence_service.caller_node(paths, 12, pids.get) == "secondary"
-    assert fence_service.caller_node(paths, 99, pids.get) is None
+    owner = {(12, 777)}
+    assert fence_service.caller_node(777, pids.get, lambda p, i: (p, i) in owner) == "secondary"
+    assert fence_service.caller_node(778, pids.get, lambda p, i: (p, i) in owner) is None
+    assert fence_service.caller_node(None, pids.get, lambda p, i: True) is None
+
+
+def test_tcp_peer_inode_finds_this_process(tmp_path: Path) -> None:
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    cli = socket.create_connection(srv.getsockname())
+    conn, _ = srv.accept()
+    with srv, cli, conn:
+        inode = fence_service.tcp_peer_inode(conn.fileno())
+        assert inode is not None
+        # the other end (cli) is ours, so this process owns that inode
+        assert fence_service.owns_socket(os.getpid(), inode)
+        assert os.readlink(f"/proc/self/fd/{cli.fileno()}") == f"socket:[{inode}]"
+    r, w = os.pipe()
+    try:
+        assert fence_service.tcp_peer_inode(r) is None  # not a socket: run by hand from a shell
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def _serve(tmp_path: Path, request: bytes, lab: FakeLab) -> tuple[int, str, str]:
