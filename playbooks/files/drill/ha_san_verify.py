@@ -244,6 +244,7 @@ def verify(
         "direct": direct,
         "acked": len(acks),
         "checked": len(latest),
+        "wrapped": len(latest) < len(acks),  # older acks at an offset were overwritten by the writer itself
         "verified": kinds["ok"] + kinds["superseded"],
         "superseded": kinds["superseded"],
         "lost": lost,

@@ -147,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
         print("ha_san_writer: --offset must be a multiple of --block-size", file=sys.stderr)
         return EXIT_USAGE
     nonce: bytes = args.nonce if args.nonce is not None else os.urandom(NONCE_SIZE)
-    blocks: int = args.blocks if args.blocks is not None else DEFAULT_BLOCKS
+    whole = args.blocks == 0  # as many blocks as the block device holds
+    blocks: int = args.blocks if args.blocks else DEFAULT_BLOCKS
     try:
         fd, size, is_blk = open_target(args.target, not args.no_direct, args.offset + blocks * bs)
     except OSError as exc:
@@ -155,8 +156,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"ha_san_writer: cannot open {args.target}: {exc}{hint}", file=sys.stderr)
         return EXIT_USAGE
     fit = (size - args.offset) // bs
-    if blocks > fit:
-        if args.blocks is not None or fit < 1:
+    if whole and is_blk:
+        blocks = fit
+    if blocks > fit or fit < 1:
+        if args.blocks or fit < 1:
             print(
                 f"ha_san_writer: {blocks} blocks of {bs} at offset {args.offset} exceed {args.target} "
                 f"({size} bytes, room for {max(fit, 0)})",
@@ -258,7 +261,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--blocks",
         type=int,
-        help=f"region size in blocks (wraps; default {DEFAULT_BLOCKS}, clamped to a smaller device)",
+        help=f"region size in blocks (wraps; default {DEFAULT_BLOCKS}, clamped to a smaller device; "
+        "0: the whole block device)",
     )
     p.add_argument("--offset", type=int, default=0, help="byte offset of the region on the target")
     p.add_argument("--nonce", type=parse_nonce, help="16 hex digits unique to this run (default: random)")
@@ -271,8 +275,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pid-file", help="write the PID here once writing starts; removed on clean exit")
     p.add_argument("--no-direct", action="store_true", help="no O_DIRECT (file on tmpfs); never on AoE")
     args = p.parse_args(argv)
-    if args.blocks is not None and args.blocks < 1:
-        p.error("--blocks must be at least 1")
+    if args.blocks is not None and args.blocks < 0:
+        p.error("--blocks must not be negative")
     if args.start_seq < 0:
         p.error("--start-seq must not be negative")
     return args

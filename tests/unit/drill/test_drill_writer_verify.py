@@ -101,7 +101,7 @@ def test_round_trip_all_acknowledged_blocks_verify(
 
     rc, res = check(verifier, workdir, direct_flags)
     assert rc == 0
-    assert res["acked"] == res["checked"] == res["verified"] == 300
+    assert res["acked"] == res["checked"] == res["verified"] == 300 and res["wrapped"] is False
     assert res["lost"] == 0 and res["lost_blocks"] == []
     assert res["kinds"]["ok"] == 300
     assert res["log_complete"] is True and res["writer_summary"]["stopped_by"] == "count"
@@ -124,6 +124,7 @@ def test_wrap_around_verifies_only_the_latest_seq_per_offset(
     rc, res = check(verifier, workdir, direct_flags)
     assert rc == 0
     assert res["acked"] == 100 and res["checked"] == 16 and res["verified"] == 16 and res["lost"] == 0
+    assert res["wrapped"] is True
     # the latest seq at offset 0 is 96 (0, 16, ..., 96); seq 99 sits at slot 3
     assert peek(workdir / "target.img", 0)[:64] == writer.build_block(bytes.fromhex(NONCE_A), 96, 0, BS)[:64]
     assert writer.block_offset(99, 0, 16, BS) == 3 * BS
