@@ -241,16 +241,8 @@ def test_block_device_round_trip_and_size(writer: ModuleType, workdir: Path, loo
     assert v.returncode == 1 and json.loads(v.stdout)["lost_blocks"][0]["kind"] == "zero"
     # --blocks 0: the whole device, from --offset on (this run's nonce makes the first run's blocks foreign)
     whole = workdir / "whole.log"
-    run = subprocess.run(
-        script(
-            "ha_san_writer.py",
-            loop_device,
-            "--log",
-            str(whole),
-            *"--count 3 --blocks 0 --offset 8192".split(),
-        ),
-        check=False,
-    )
+    args = ["--log", str(whole), "--count", "3", "--blocks", "0", "--offset", "8192"]
+    run = subprocess.run(script("ha_san_writer.py", loop_device, *args), check=False)
     assert run.returncode == 0 and json.loads(whole.read_text().splitlines()[0][2:])["blocks"] == 254
     v = subprocess.run(
         script("ha_san_verify.py", loop_device, "--log", str(log)),
