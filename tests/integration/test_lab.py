@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,3 +123,38 @@ def test_crash_and_boot(lab: dict[str, Any]) -> None:
     assert lab_status()["nodes"]["client"]["running"]
     r = lab_ssh("client", "cat /root/lab-marker; rm /root/lab-marker")
     assert r.stdout.strip() == "survived-crash", "the overlay disk did not survive the power loss"
+
+
+def fence_request(node: str, line: str) -> str:
+    """Send one line to the lab's power switch from NODE (guestfwd 10.0.2.100:7000); its answer."""
+    r = lab_ssh(
+        node, f"exec 3<>/dev/tcp/10.0.2.100/7000 && echo '{line}' >&3 && read -r -t 30 a <&3; echo \"$a\""
+    )
+    return r.stdout.strip()
+
+
+def test_fence_service_over_guestfwd(lab: dict[str, Any]) -> None:
+    """The power switch as a STONITH plugin will use it: refusals, status, off and on of a real VM."""
+    status = lab_status()
+    pid = status["nodes"]["client"]["pid"]
+    assert fence_request("primary", "status client from primary") == f"ok status client on pid {pid}"
+    assert fence_request("primary", "off client from secondary") == (
+        "error request says it is from secondary but came from primary"
+    )
+    assert fence_request("secondary", "format client").startswith("error unknown request 'format'")
+    assert fence_request("secondary", "off router").startswith("error unknown node 'router'")
+    assert lab_status()["nodes"]["client"]["pid"] == pid, "a refused request changed something"
+
+    answer = fence_request("primary", "off client from primary")
+    assert answer.startswith(f"ok off client killed pid {pid} in "), answer
+    assert not lab_status()["nodes"]["client"]["running"]
+    assert fence_request("secondary", "status client") == "ok status client off"
+    answer = fence_request("secondary", "on client from secondary")
+    assert answer.startswith("ok on client started pid "), answer
+    assert wait_until(
+        lambda: lab_ssh("client", "true", timeout=30).returncode == 0, timeout=300, interval=3
+    ), "client did not answer SSH after the power switch turned it on"
+
+    log = (Path(status["state_dir"]) / "fence.log").read_text()
+    assert f"caller=primary request='off client from primary' answer='ok off client killed pid {pid}" in log
+    assert "caller=secondary request='on client from secondary' answer='ok on client started pid" in log
