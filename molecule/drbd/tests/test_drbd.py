@@ -1,0 +1,51 @@
+"""The drbd role's real result in a container: packages, a resource file drbdadm accepts, boot start."""
+
+import pytest
+
+RES = "/etc/drbd.d/r0.res"
+
+
+def test_drbd_utils_installed(host):
+    assert host.package("drbd-utils").is_installed
+
+
+def test_resource_file_is_private_and_complete(host):
+    f = host.file(RES)
+    assert f.exists
+    assert f.user == "root"
+    assert f.mode == 0o600
+    text = f.content_string
+    for line in (
+        "protocol C;",
+        "fencing resource-only;",
+        'fence-peer "/usr/libexec/heartbeat/drbd-peer-outdater -t 5";',
+        "after-sb-0pri discard-zero-changes;",
+        "after-sb-1pri discard-secondary;",
+        "after-sb-2pri disconnect;",
+        "verify-alg sha256;",
+        "cram-hmac-alg sha256;",
+        'shared-secret "molecule-only-drbd-secret";',
+        "wfc-timeout 60;",
+        "on drbd1 {",
+        "address 172.31.101.11:7789;",
+        "on drbd2 {",
+        "address 172.31.101.12:7789;",
+    ):
+        assert line in text, line
+
+
+def test_drbdadm_accepts_the_configuration(host):
+    cmd = host.run("/lib/drbd/drbdadm-84 dump r0")
+    assert cmd.rc == 0, cmd.stderr
+    assert "protocol" in cmd.stdout and "C" in cmd.stdout
+
+
+def test_drbd_service_enabled_for_boot(host):
+    assert host.service("drbd").is_enabled
+
+
+@pytest.mark.parametrize("marker", ["/var/lib/ha_san/drbd/r0.first-primary-done"])
+def test_no_first_primary_marker_without_kernel_module(host, marker):
+    # No DRBD module in a container: the role must not pretend it promoted anything.
+    assert not host.file("/proc/drbd").exists
+    assert not host.file(marker).exists
