@@ -1,0 +1,121 @@
+"""What the heartbeat role left on the two nodes: files, modes, services, and one holder of the IP."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+testinfra_hosts = ["hbnode1", "hbnode2"]
+
+VIP = "203.0.113.100"
+PEER = {"hbnode1": ("203.0.113.12", "203.0.113.140"), "hbnode2": ("203.0.113.11", "203.0.113.139")}
+
+
+def test_authkeys_is_root_only_and_uses_sha1(host):
+    f = host.file("/etc/ha.d/authkeys")
+    assert f.user == "root"
+    assert f.mode == 0o600
+    lines = [ln for ln in f.content_string.splitlines() if ln and not ln.startswith("#")]
+    assert lines == ["auth 1", "1 sha1 molecule-heartbeat-scenario-only-key"]
+
+
+def test_ha_cf_has_both_paths_and_the_measured_timings(host):
+    name = host.check_output("uname -n")
+    cf = host.file("/etc/ha.d/ha.cf").content_string.splitlines()
+    san, repl = PEER[name]
+    for line in (
+        "keepalive 300ms",
+        "warntime 1",
+        "deadtime 2",
+        "initdead 60",
+        f"ucast eth0 {san}",
+        f"ucast eth1 {repl}",
+        "auto_failback off",
+        "node hbnode1 hbnode2",
+        "ping 203.0.113.13",
+        "respawn hacluster /usr/libexec/heartbeat/ipfail",
+        "apiauth ipfail gid=haclient uid=hacluster",
+        "respawn hacluster /usr/libexec/heartbeat/dopd",
+        "apiauth dopd gid=haclient uid=hacluster",
+        "stonith_host * external/ha_san_fence hbnode1,hbnode2",
+    ):
+        assert line in cf
+
+
+def test_haresources_has_one_group_owned_by_the_primary(host):
+    lines = [
+        ln
+        for ln in host.file("/etc/ha.d/haresources").content_string.splitlines()
+        if ln and not ln.startswith("#")
+    ]
+    assert lines == ["hbnode1 ha_san-molecule-recorder IPaddr2::203.0.113.100/25/eth0"]
+
+
+def test_stonith_plugin_is_installed_and_recognised(host):
+    f = host.file("/usr/lib/stonith/plugins/external/ha_san_fence")
+    assert f.user == "root"
+    assert f.mode & 0o022 == 0, "cluster-glue ignores plugins writable by group or others"
+    assert f.mode & 0o100
+    assert "external/ha_san_fence" in host.check_output("stonith -L").splitlines()
+    hosts = host.check_output("stonith -t external/ha_san_fence hostlist=hbnode1,hbnode2 -l")
+    assert hosts.split() == ["hbnode1", "hbnode2"]
+
+
+def test_stonith_settings_are_root_only(host):
+    conf = host.file("/etc/ha.d/ha_san-stonith.conf")
+    assert conf.mode == 0o600
+    assert conf.user == "root"
+    text = conf.content_string
+    assert "HA_SAN_FENCE_DEVICE=file" in text
+    assert "HA_SAN_FENCE_ISOLATED_DELAY=10" in text
+    assert "HA_SAN_FENCE_PING_NODES=203.0.113.13" in text
+
+
+def test_drbd_resource_script_is_installed(host):
+    f = host.file("/etc/ha.d/resource.d/ha_san-drbddisk")
+    assert f.mode == 0o755
+    assert f.user == "root"
+
+
+@pytest.mark.parametrize("path", ["/lib/drbd/drbdsetup-84", "/usr/sbin/drbdmeta"])
+def test_dopd_may_run_the_drbd_tools(host, path):
+    assert f"root haclient 4750 {path}" in host.check_output("dpkg-statoverride --list")
+    f = host.file(path)
+    assert f.group == "haclient"
+    assert f.mode == 0o4750
+
+
+def test_heartbeat_runs_with_dopd_and_ipfail(host):
+    svc = host.service("heartbeat")
+    assert svc.is_running
+    assert svc.is_enabled
+    procs = host.check_output("ps -eo args")
+    assert "/usr/libexec/heartbeat/dopd" in procs
+    assert "/usr/libexec/heartbeat/ipfail" in procs
+
+
+def test_both_nodes_see_each_other(host):
+    for node in ("hbnode1", "hbnode2"):
+        assert host.check_output(f"cl_status nodestatus {node}") == "active"
+
+
+def test_the_service_ip_is_on_exactly_one_node():
+    holders: list[str] = []
+    for _ in range(60):
+        holders = [
+            n
+            for n in testinfra_hosts
+            if f" {VIP}/"
+            in subprocess.run(
+                ["docker", "exec", n, "ip", "-o", "-4", "addr", "show"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        ]
+        if holders:
+            break
+        time.sleep(1)
+    assert len(holders) == 1, f"VIP {VIP} held by {holders}"
