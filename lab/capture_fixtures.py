@@ -481,6 +481,11 @@ def _stage_swap(w: Writer) -> None:
 EXPORTS = {("primary", 7, 1): 64, ("secondary", 7, 2): 32, ("primary", 7, 3): 16}  # MiB
 
 
+FLUSH_CAPTURE_TARGETS = (
+    'sleep 1; for d in /sys/block/etherd!e7.*; do [ -e "$d" ] && aoe-flush "${d##*!}"; done; true'
+)
+
+
 def start_export(node: str, shelf: int, slot: int, mib: int) -> None:
     img = f"/var/tmp/capture-e{shelf}.{slot}.img"
     sh(
@@ -508,7 +513,7 @@ def capture_aoe(w: Writer) -> None:
     try:
         sh(
             "client",
-            "[ -d /sys/module/aoe ] || modprobe aoe aoe_iflist=eth1; aoe-flush -a 2>/dev/null || true",
+            "[ -d /sys/module/aoe ] || modprobe aoe aoe_iflist=eth1",
         )
         deadsecs = sh("client", "cat /sys/module/aoe/parameters/aoe_deadsecs").stdout.strip()
         if sh("client", "ls -d /sys/block/etherd!* 2>/dev/null", check=False).stdout.strip():
@@ -562,7 +567,10 @@ def capture_aoe(w: Writer) -> None:
         sh("client", "pkill -f '^sleep 600' || true; pkill -f '^dd if=/dev/etherd/e7' || true", check=False)
         if deadsecs:
             sh("client", f"echo {deadsecs} > /sys/module/aoe/parameters/aoe_deadsecs", check=False)
-        sh("client", "sleep 1; aoe-flush -a 2>/dev/null || true", check=False)
+        # every machine with the aoe driver loaded saw the exports (Debian's aoetools loads it at boot
+        # on the servers too): make all of them forget exactly these targets
+        for node in (*SERVERS, "client"):
+            sh(node, FLUSH_CAPTURE_TARGETS, check=False)
         if pre == "unloaded":
             sh("client", "rmmod aoe 2>/dev/null || true", check=False)
 
