@@ -243,7 +243,7 @@ def case_seed_vip_10_0_0_255_is_a_valid_host_in_a_22(tmp_path, case):
 
 @accepted
 def case_stonith_off_with_default_policies_passes(tmp_path, case):
-    groupvars(case)["heartbeat_stonith_type"] = "none"
+    groupvars(case)["heartbeat_stonith_enabled"] = False
     return assert_accepted(tmp_path, case)
 
 
@@ -368,18 +368,19 @@ def case_server_without_a_replication_address(tmp_path, case):
 
 @refused
 def case_node_name_that_is_not_uname_n(tmp_path, case):
-    hostvars(case, "srv1")["ha_san_node_name"] = "node1"
+    hostvars(case, "srv1")["heartbeat_node_name"] = "node1"
     return assert_refused(
         tmp_path,
         case,
-        "srv1: ha_san_node_name is node1 but uname -n says srv1: set ha_san_node_name to srv1 (or remove it), "
-        "or change the host's name.",
+        "srv1: its node name is node1 (heartbeat_node_name, default: the inventory name up to the first dot) "
+        "but uname -n says srv1: set heartbeat_node_name to srv1, or change the host's name.",
     )
 
 
 @refused
 def case_two_servers_with_one_node_name(tmp_path, case):
     case["facts"]["srv2"]["ansible_nodename"] = "srv1"
+    hostvars(case, "srv2")["heartbeat_node_name"] = "srv1"
     return assert_refused(
         tmp_path,
         case,
@@ -494,13 +495,13 @@ def case_missing_drbd_shared_secret(tmp_path, case):
 
 @refused
 def case_stonith_off_with_discard_secondary(tmp_path, case):
-    groupvars(case)["heartbeat_stonith_type"] = "none"
+    groupvars(case)["heartbeat_stonith_enabled"] = False
     groupvars(case)["drbd_after_sb_1pri"] = "discard-secondary"
     return assert_refused(
         tmp_path,
         case,
-        "drbd_after_sb_1pri is discard-secondary but STONITH is off (heartbeat_stonith_type is empty or none): "
-        "set heartbeat_stonith_type to a STONITH device, or drbd_after_sb_1pri to consensus.",
+        "drbd_after_sb_1pri is discard-secondary but STONITH is off (heartbeat_stonith_enabled: false): turn STONITH on "
+        "(heartbeat_stonith_enabled: true with a heartbeat_stonith_type), or set drbd_after_sb_1pri to consensus.",
     )
 
 
