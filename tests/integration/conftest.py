@@ -74,23 +74,37 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         time.sleep(interval)
 
 
+def _all_ssh_up() -> bool:
+    return all(n["ssh"] for n in lab_status()["nodes"].values())
+
+
 @pytest.fixture(scope="session")
 def lab() -> Iterator[dict[str, Any]]:
     status = lab_status()
-    running = [n for n, s in status["nodes"].items() if s["running"]]
+    stopped = [n for n, s in status["nodes"].items() if not s["running"]]
+    switches_up = all(s["running"] for s in status["switches"].values())
     started_here = False
-    if len(running) == len(NODES) and all(s["ssh"] for s in status["nodes"].values()):
-        print(f"\nreusing the running lab in {status['state_dir']}", file=sys.stderr)
-    else:
-        if running or any(s["running"] for s in status["switches"].values()):
-            lab_cli("down")  # a half-running lab (e.g. a crashed VM left by a test): start clean
+    if len(stopped) == len(NODES) and not any(s["running"] for s in status["switches"].values()):
         t0 = time.monotonic()
         lab_cli("build")
         t1 = time.monotonic()
         lab_cli("up")
         print(f"\nlab build {t1 - t0:.1f} s, up {time.monotonic() - t1:.1f} s", file=sys.stderr)
         started_here = True
-        status = lab_status()
+    elif switches_up:
+        # Someone's lab (maybe still booting, maybe with a node a test crashed): use it, never kill it.
+        for node in stopped:
+            lab_cli("fault", "boot", node)
+        if not wait_until(_all_ssh_up, timeout=420, interval=3):
+            pytest.fail(
+                f"the running lab in {status['state_dir']} does not answer SSH: check `python3 -m lab status`"
+            )
+        print(f"\nreusing the running lab in {status['state_dir']}", file=sys.stderr)
+    else:
+        pytest.fail(
+            f"the lab in {status['state_dir']} is half up (VMs without switches): run `python3 -m lab down`"
+        )
+    status = lab_status()
     try:
         yield status
     finally:

@@ -103,10 +103,12 @@ def drbd_scratch(lab: dict[str, Any]):
     try:
         for node in SERVERS:
             sh_ok(node, f"cat > {RES_FILE} <<'EOF'\n{RES_TEXT}EOF\ndrbdadm dump {RES} >/dev/null")
-            # no metadata: zero the last MiB of the scratch disk (internal metadata lives there)
+            # a blank scratch disk: zero its first MiB (where drbdmeta looks for file systems) and
+            # its last MiB (where internal metadata lives)
             sh_ok(
                 node,
                 "sz=$(blockdev --getsize64 /dev/vdb); "
+                "dd if=/dev/zero of=/dev/vdb bs=1M count=1 oflag=direct status=none && "
                 "dd if=/dev/zero of=/dev/vdb bs=1M seek=$((sz/1048576-1)) count=1 oflag=direct status=none",
             )
         yield
@@ -196,7 +198,12 @@ def vblade_export(lab: dict[str, Any]):
         yield f"e{SHELF}.{SLOT}"
     finally:
         lab_ssh("primary", f"pkill -f '^vblade {SHELF} {SLOT} eth1' ; rm -f {IMG} /var/tmp/itest-vblade.log")
-        lab_ssh("client", f"sleep 1; aoe-flush e{SHELF}.{SLOT} 2>/dev/null || true")
+        # Debian's aoetools loads the driver on the servers too, so they saw the export as well
+        for node in (*SERVERS, "client"):
+            lab_ssh(
+                node,
+                f"sleep 1; [ -e '/sys/block/etherd!e{SHELF}.{SLOT}' ] && aoe-flush e{SHELF}.{SLOT}; true",
+            )
         if not loaded:
             lab_ssh("client", "rmmod aoe 2>/dev/null || true")
 
