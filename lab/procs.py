@@ -51,12 +51,23 @@ def verified_pid(
 
 
 def _alive(pid: int, proc: Path = Path("/proc")) -> bool:
+    """True while any thread of PID can still run.
+
+    A zombie thread-group leader is not enough to call a process dead: the kernel keeps the
+    leader as a zombie until every other thread has exited, and QEMU's I/O and vCPU threads take
+    a moment (seconds, for a busy TCG guest) after kill -9. "Powered off" means all of them gone.
+    """
     try:
         stat = (proc / str(pid) / "stat").read_text(encoding="ascii", errors="replace")
     except OSError:
         return False
-    # The state letter follows the ")" closing the command name; a zombie is already dead.
-    return stat.rpartition(")")[2].split()[0:1] != ["Z"]
+    # The state letter follows the ")" closing the command name.
+    if stat.rpartition(")")[2].split()[0:1] != ["Z"]:
+        return True
+    try:
+        return len(list((proc / str(pid) / "task").iterdir())) > 1
+    except OSError:
+        return False
 
 
 def kill_and_wait(pid: int, sig: int = signal.SIGKILL, timeout: float = 10.0) -> bool:

@@ -86,3 +86,12 @@ def test_real_process_cmdline_and_kill(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_zombie_leader_with_live_threads_is_still_running(tmp_path: Path) -> None:
+    proc = _fake_proc(tmp_path, 4242, QEMU, state="Z")
+    for tid in (4242, 4250):
+        (proc / "4242" / "task" / str(tid)).mkdir(parents=True)
+    assert procs._alive(4242, proc)
+    (proc / "4242" / "task" / "4250").rmdir()
+    assert not procs._alive(4242, proc)
