@@ -1,8 +1,7 @@
-#!/usr/bin/python3
 """Test helper: talk raw AoE on an interface (no aoe module needed).
 
-aoe_probe.py IFACE query SHELF SLOT SECONDS  send an AoE Query Config, print the responses as JSON
-aoe_probe.py IFACE listen SECONDS           print every AoE (0x88a2) and announcement (0x88b5) frame as JSON
+python3 aoe_probe.py IFACE query SHELF SLOT SECONDS  send an AoE Query Config, print the responses as JSON
+python3 aoe_probe.py IFACE listen SECONDS [READY]   print AoE (0x88a2) and announcement (0x88b5) frames
 """
 
 import json
@@ -51,6 +50,9 @@ def main():
         sock.send(b"\xff" * 6 + mine + struct.pack("!H", AOE) + aoe.ljust(46, b"\0"))
         seen = [s for s in collect(sock, seconds) if s.get("response")]
     else:
+        if len(sys.argv) > 4:  # tell the caller the socket is listening
+            with open(sys.argv[4], "w") as ready:
+                ready.write("ready\n")
         seen = collect(sock, float(sys.argv[3]))
     print(json.dumps(seen))
 

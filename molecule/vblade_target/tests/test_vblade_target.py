@@ -66,9 +66,15 @@ def test_status_is_stopped_before_start(host, stopped):
 def test_start_exports_on_the_floating_mac_and_stop_cleans_up(host, probe, stopped):
     # Listen on the probe while the export starts: the announcer must repeat frames from the floating MAC.
     probe.run(
-        "rm -f /tmp/listen.json; (setsid /usr/local/bin/aoe_probe.py eth0 listen 4 > /tmp/listen.json &)"
+        "rm -f /tmp/listen.json /tmp/listen.tmp /tmp/listen.ready; "
+        "(setsid sh -c 'python3 /usr/local/bin/aoe_probe.py eth0 listen 12 /tmp/listen.ready "
+        "> /tmp/listen.tmp "
+        "&& mv /tmp/listen.tmp /tmp/listen.json' &)"
     )
-    time.sleep(0.5)
+    for _ in range(40):
+        if probe.file("/tmp/listen.ready").exists:
+            break
+        time.sleep(0.25)
     start = host.run(f"{SCRIPT} r0 start")
     assert start.rc == 0, start.stderr
     assert host.run(f"{SCRIPT} r0 start").rc == 0  # starting twice is harmless
@@ -81,13 +87,16 @@ def test_start_exports_on_the_floating_mac_and_stop_cleans_up(host, probe, stopp
     args = host.run("tr '\\0' ' ' < /proc/$(pgrep -x vblade)/cmdline").stdout
     assert args.strip() == "vblade -d -s 0 3 aoe0_3 /var/lib/ha_san-test/e0.3.img"
 
-    query = probe.run("/usr/local/bin/aoe_probe.py eth0 query 0 3 2")
+    query = probe.run("python3 /usr/local/bin/aoe_probe.py eth0 query 0 3 2")
     answers = json.loads(query.stdout)
     assert answers, "no AoE answer to Query Config for e0.3"
     assert {a["src"] for a in answers} == {FLOATING_MAC}
     assert all(a["shelf"] == 0 and a["slot"] == 3 for a in answers)
 
-    time.sleep(4)
+    for _ in range(40):  # the listener ends 12 s after it started; allow for a slow machine
+        if probe.file("/tmp/listen.json").exists:
+            break
+        time.sleep(0.5)
     heard = json.loads(probe.run("cat /tmp/listen.json").stdout or "[]")
     announcements = [h for h in heard if h["type"] == "0x88b5" and h["src"] == FLOATING_MAC]
     assert len(announcements) >= 3, heard
@@ -99,7 +108,7 @@ def test_start_exports_on_the_floating_mac_and_stop_cleans_up(host, probe, stopp
     after = host.run(f"{SCRIPT} r0 status")
     assert after.rc == 3 and after.stdout.strip() == "stopped"
     assert host.run(f"{SCRIPT} r0 stop").rc == 0  # stopping twice is harmless
-    silent = probe.run("/usr/local/bin/aoe_probe.py eth0 query 0 3 1")
+    silent = probe.run("python3 /usr/local/bin/aoe_probe.py eth0 query 0 3 1")
     assert json.loads(silent.stdout) == []
 
 
