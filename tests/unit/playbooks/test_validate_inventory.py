@@ -537,3 +537,20 @@ def test_validation(outcomes, name):
     else:
         assert rc != 0, "accepted an invalid inventory"
         assert expected in messages, "expected:\n" + expected + "\ngot:\n" + "\n".join(messages)
+
+
+def test_site_validates_before_any_change():
+    site = yaml.safe_load((REPO / "playbooks" / "site.yml").read_text())
+    assert site[0] == {
+        "name": "Validate the inventory before anything changes",
+        "ansible.builtin.import_playbook": "validate.yml",
+    }
+    plays = yaml.safe_load(PLAYBOOK.read_text())
+    assert len(plays) == 1 and plays[0]["any_errors_fatal"] is True
+    roles = [r["role"] for play in site[1:] for r in play["roles"]]
+    assert roles == [
+        "ha_san.aoe.drbd",
+        "ha_san.aoe.vblade_target",
+        "ha_san.aoe.heartbeat",
+        "ha_san.aoe.aoe_client",
+    ]
