@@ -246,7 +246,7 @@ class Drbd:
     def query(self, argv: list) -> tuple:
         return self.module.run_command(argv, environ_update={"LC_ALL": "C"})
 
-    def change(self, argv: list, what: str) -> None:
+    def change(self, argv: list, what: str, hint: str = "") -> None:
         """Run a state-changing command (skipped in check mode); fail with its output."""
         shown = " ".join([os.path.basename(argv[0]), *argv[1:]])
         self.commands.append(shown)
@@ -255,8 +255,10 @@ class Drbd:
             return
         rc, out, err = self.query(argv)
         if rc != 0:
-            msg = f"'{shown}' failed (rc={rc}) while trying to {what}: {(err or out).strip()}"
-            self.fail(msg, rc, out, err)
+            said = " ".join(" ".join(x.split()) for x in (out, err) if x.strip())
+            self.fail(
+                f"'{shown}' failed (rc={rc}) while trying to {what}. {hint}It said: {said}", rc, out, err
+            )
 
     # -- reading state -----------------------------------------------------------------------
     def check_resource_defined(self) -> None:
@@ -363,7 +365,15 @@ class Drbd:
         if current["up"]:
             return current
         if create_md and not self.has_valid_metadata():
-            self.change([self.drbdadm, "create-md", self.name], "create metadata")
+            self.change(
+                [self.drbdadm, "create-md", self.name],
+                "create metadata",
+                hint=(
+                    "drbdmeta refuses, or asks for a confirmation this module never gives, when the backing "
+                    "disk seems to hold data (a file system, old metadata): check the disk, and wipe it "
+                    "yourself if it really is scratch. "
+                ),
+            )
         self.change([self.drbdadm, "up", self.name], "bring the resource up")
         return self.after_change(current)
 
