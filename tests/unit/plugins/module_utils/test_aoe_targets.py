@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.ha_san.aoe.plugins.module_utils import aoe_targets as at
-from conftest import load, states
+from fixture_data import load, states
 
 MIB = 1024 * 1024
 # state -> {name: (size_bytes, state)} as the lab exported them (lab/capture_fixtures.py EXPORTS)

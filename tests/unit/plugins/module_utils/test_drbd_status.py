@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.ha_san.aoe.plugins.module_utils import drbd_status as ds
-from conftest import load, states
+from fixture_data import load, states
 
 # state -> role, peer_role, disk, peer_disk, connection, replication, sync (None, "partial", 100.0)
 EXPECTED_84 = {

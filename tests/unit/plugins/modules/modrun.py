@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
-from conftest import load
+from fixture_data import load
 
 
 class FakeHost:
