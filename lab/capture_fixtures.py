@@ -289,7 +289,9 @@ def capture_drbd(w: Writer, start: str = "initial") -> None:
                 """,
                 check=False,
             )
-            if not loaded[node]:
+            if loaded[node]:
+                sh(node, "modprobe drbd", check=False)
+            else:
                 sh(node, "rmmod drbd 2>/dev/null || true", check=False)
 
 
@@ -328,7 +330,9 @@ def _drbd_states(w: Writer, loaded: dict, start: str = "initial") -> None:
 def _stage_initial(w: Writer, loaded: dict) -> None:
     p, s = SERVERS
     w.save("drbd", "no_config", p, "no DRBD resource defined on this host at all", DRBD_COMMANDS)
-    if not loaded[p]:
+    # nothing of DRBD is in use here (preflight), so the module can be unloaded for this state;
+    # the clean-up loads it again where it was loaded before
+    if sh(p, "rmmod drbd 2>/dev/null; [ ! -e /proc/drbd ]", check=False).returncode == 0:
         write_config("100M")
         w.save(
             "drbd",

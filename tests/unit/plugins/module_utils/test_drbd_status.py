@@ -121,6 +121,13 @@ def test_down_84(state):
     assert ds.summarize(None)["up"] is False
 
 
+def test_module_not_loaded_84():
+    cap = load("drbd", "down_module_not_loaded")
+    assert cap.read("/proc/drbd") is None
+    # drbdmeta still reads the disk state recorded in the metadata of a detached disk
+    assert ds.parse_dstate(cap.stdout(["drbdadm", "dstate", "r0"]))[1] is None
+
+
 def test_metadata_probe_84():
     rc, out, err = load("drbd", "down").run(["drbdadm", "dstate", "r0"])
     assert rc != 0 and "No valid meta data found" in err
