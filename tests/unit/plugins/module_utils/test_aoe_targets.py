@@ -165,3 +165,8 @@ def test_describe():
     assert at.describe([_t("e0.3")], ["e9.9"]) == "e9.9 not discovered; other targets seen: e0.3"
     assert at.describe([], ["e9.9"]) == "e9.9 not discovered; no AoE targets seen at all"
     assert at.describe([_t("e0.3", "down")], ["e0.3"]) == "e0.3 down on eth1"
+
+
+def test_aoe_stat_blank_lines_and_na_payload():
+    (t,) = at.parse_aoe_stat("\n      e0.3         0.268GB   eth1 (NA)  up\n\n")
+    assert t["payload"] is None and t["up"] is True

@@ -307,3 +307,17 @@ def test_force_refusal(state, allowed):
 def test_force_refused_when_peer_uptodate_and_local_inconsistent():
     s = dict(summary("connected_inconsistent"), peer_disk_state="UpToDate")
     assert "overwrite" in ds.force_refusal(s)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "r0 role:Primary\n  volume:0\n",  # a device line without its disk state
+        "r0 role:Primary\n    replication:Established\n",  # a peer device before any connection
+        "r0 role:Primary extra-token\n",
+        "r0 role:Primary\n  quorum:no\n",  # a key:value line where a device or peer belongs
+    ],
+)
+def test_more_unknown_layouts_raise(text):
+    with pytest.raises(ds.DrbdParseError):
+        ds.parse_status_text(text)

@@ -383,3 +383,29 @@ def test_bad_arguments(capsys, args, text):
     host = FakeHost("drbd", "down")
     r = go(capsys, host, **args)
     assert r["_rc"] == 1 and text in r["msg"] and host.calls == []
+
+
+# --- the remaining corners ---------------------------------------------------------------------
+def test_read_proc_drbd(tmp_path):
+    f = tmp_path / "drbd"
+    f.write_text("version: 8.4.11 (api:1/proto:86-101)\n")
+    assert drbdadm.read_proc_drbd(str(f)).startswith("version: 8.4.11")
+    assert drbdadm.read_proc_drbd(str(tmp_path / "absent")) is None
+
+
+def test_peer_disk_kept_when_dstate_fails(capsys):
+    host = FakeHost("drbd", "peer_outdated", moves={"drbdadm dstate r0": (10, "", "unknown minor\n")})
+    r = go(capsys, host)
+    assert r["_rc"] == 0 and r["peer_disk_state"] == "DUnknown"
+
+
+def test_unparseable_dstate_fails_loudly(capsys):
+    host = FakeHost("drbd", "peer_outdated", moves={"drbdadm dstate r0": (0, "UpToDate/Sleepy\n", "")})
+    r = go(capsys, host)
+    assert r["_rc"] == 1 and "dstate" in r["msg"] and r["stdout"] == "UpToDate/Sleepy\n"
+
+
+def test_metadata_probe_with_unknown_answer_fails(capsys):
+    host = FakeHost("drbd", "down", moves={"drbdadm dstate r0": (0, "Splendid\n", "")})
+    r = go(capsys, host, state="up", create_md=True)
+    assert r["_rc"] == 1 and "could not tell" in r["msg"] and r["stdout"] == "Splendid\n"
