@@ -4,6 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="${VENV:-$PWD/.venv}/bin:$PATH"
+python3 scripts/check-test-subnets.py || exit 1
 scripts/build-container-image.sh || exit 1
 rc=0
 for dir in molecule/*/; do
