@@ -48,6 +48,12 @@ def test_storage_addresses_and_names(lab: dict[str, Any]) -> None:
             assert "inet " not in "\n".join(lines[2:])  # the client has no eth2
 
 
+def test_ssh_command_exit_code_propagates(lab: dict[str, Any]) -> None:
+    r = lab_cli("ssh", "client", "--", "echo", "out;", "exit", "7", check=False)
+    assert r.returncode == 7
+    assert r.stdout.strip() == "out"
+
+
 def _aoe_targets() -> str:
     r = lab_ssh("client", "aoe-discover; sleep 1; aoe-stat")
     return r.stdout
