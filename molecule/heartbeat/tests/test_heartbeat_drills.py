@@ -12,6 +12,10 @@ containers share it). The fenced node is started again and rejoins before the ne
   its arbiter waits 10 s and the healthy node fires first.
 - ping node lost: only the holder's path to the ping node is dropped; ipfail moves the group and
   nobody is fenced.
+- standby partition: all traffic of the node WITHOUT the group dropped. The holder may fence it
+  (Heartbeat R1 does not always fence a peer that holds nothing); the blind standby must never
+  shoot the holder: its arbiter powers the standby itself off instead.
+- both blind: the same, with the ping node silent too: the holder keeps the service.
 
 One JSON line per run is printed and appended to $MOLECULE_EPHEMERAL_DIRECTORY/heartbeat-drills.jsonl.
 """
@@ -210,6 +214,54 @@ def test_losing_the_ping_node_moves_the_ip_without_fencing():
     record(result)
     assert result["fenced"] == []
     assert running(holder) and running(survivor)
+
+
+def run_standby_drill(kind: str) -> None:
+    """The standby is cut off (alone, or with the ping node silent too): the holder must win."""
+    holder = steady_holder()
+    standby = next(n for n in NODES if n != holder)
+    before = len(fence_requests())
+    if kind == "both_blind":
+        sh("docker", "exec", PING_NODE, "iptables", "-I", "INPUT", "-p", "icmp", "-j", "DROP")
+    try:
+        sh("docker", "exec", standby, "sh", "-c", "iptables -I INPUT -j DROP && iptables -I OUTPUT -j DROP")
+        t0 = time.time()
+        # Fenced by the holder, or by itself once its arbiter finds it blind without the group.
+        wait_for(f"{standby} powered off", lambda: not running(standby), timeout=45, step=0.2)
+        gone = time.time()
+        during = holders()
+        holder_up = running(holder)
+    finally:
+        sh("docker", "exec", PING_NODE, "iptables", "-D", "INPUT", "-p", "icmp", "-j", "DROP", check=False)
+        if running(standby):
+            sh("docker", "exec", standby, "iptables", "-F", check=False)
+    requests = fence_requests()[before:]
+    result = {
+        "drill": f"standby_{kind}",
+        "run": 1,
+        "holder": holder,
+        "fenced": [r["request"].split()[1] for r in requests],
+        "fenced_by": [r["from"] for r in requests],
+        "fence_request_s": [round(r["received"] - t0, 2) for r in requests],
+        "standby_off_s": round(gone - t0, 2),
+        "ip_holders_during": during,
+    }
+    restarted = time.time()
+    result["ip_holders_after"] = [steady_holder()]
+    result["rejoined_s"] = round(time.time() - restarted, 1)
+    record(result)
+    assert holder not in result["fenced"], f"the holder was fenced: {requests}"
+    assert set(result["fenced"]) == {standby}
+    assert holder_up, "the holder was fenced"
+    assert during == [holder], "the service left its healthy holder"
+
+
+def test_partition_of_the_standby_never_fences_the_holder():
+    run_standby_drill("partition")
+
+
+def test_both_sides_blind_the_holder_keeps_the_service():
+    run_standby_drill("both_blind")
 
 
 def test_cluster_is_whole_again_after_the_drills():
