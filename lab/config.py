@@ -78,6 +78,14 @@ def nic_netdev(n: Node, nic: str) -> str:
     return NICS[nic]
 
 
+def default_release() -> str:
+    """$HA_SAN_LAB_RELEASE (so CI can run the whole suite on trixie), else bookworm."""
+    release = os.environ.get("HA_SAN_LAB_RELEASE") or DEFAULT_RELEASE
+    if release not in RELEASES:
+        raise LabError(f"HA_SAN_LAB_RELEASE={release!r} is not supported: use one of {', '.join(RELEASES)}.")
+    return release
+
+
 def state_dir() -> Path:
     """The lab's state dir: $HA_SAN_LAB_STATE or /var/tmp/ha_san-lab (short on purpose)."""
     return Path(os.environ.get("HA_SAN_LAB_STATE") or "/var/tmp/ha_san-lab").absolute()

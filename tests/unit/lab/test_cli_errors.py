@@ -182,3 +182,13 @@ def test_inventory_path_override(monkeypatch, tmp_path: Path) -> None:
     assert config.inventory_path() == config.REPO_ROOT / "inventories" / "lab" / "hosts.yml"
     monkeypatch.setenv("HA_SAN_LAB_INVENTORY", str(tmp_path / "hosts.yml"))
     assert config.inventory_path() == tmp_path / "hosts.yml"
+
+
+def test_release_from_environment(state: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(hosttools, "require", lambda tools: {t: t for t in tools})
+    monkeypatch.setenv("HA_SAN_LAB_RELEASE", "trixie")
+    rc, err = run(capsys, "up")
+    assert rc == 2 and "no trixie image" in err
+    monkeypatch.setenv("HA_SAN_LAB_RELEASE", "sid")
+    rc, err = run(capsys, "up")
+    assert rc == 2 and "HA_SAN_LAB_RELEASE='sid' is not supported" in err
