@@ -9,8 +9,8 @@ import pytest
 
 testinfra_hosts = ["hbnode1", "hbnode2"]
 
-VIP = "203.0.113.100"
-PEER = {"hbnode1": ("203.0.113.12", "203.0.113.140"), "hbnode2": ("203.0.113.11", "203.0.113.139")}
+VIP = "172.31.104.100"
+PEER = {"hbnode1": ("172.31.104.12", "172.31.104.140"), "hbnode2": ("172.31.104.11", "172.31.104.139")}
 
 
 def test_authkeys_is_root_only_and_uses_sha1(host):
@@ -34,7 +34,7 @@ def test_ha_cf_has_both_paths_and_the_measured_timings(host):
         f"ucast eth1 {repl}",
         "auto_failback off",
         "node hbnode1 hbnode2",
-        "ping 203.0.113.13",
+        "ping 172.31.104.13",
         "respawn hacluster /usr/libexec/heartbeat/ipfail",
         "apiauth ipfail gid=haclient uid=hacluster",
         "respawn hacluster /usr/libexec/heartbeat/dopd",
@@ -50,7 +50,7 @@ def test_haresources_has_one_group_owned_by_the_primary(host):
         for ln in host.file("/etc/ha.d/haresources").content_string.splitlines()
         if ln and not ln.startswith("#")
     ]
-    assert lines == ["hbnode1 ha_san-molecule-recorder IPaddr2::203.0.113.100/25/eth0"]
+    assert lines == ["hbnode1 ha_san-molecule-recorder IPaddr2::172.31.104.100/25/eth0"]
 
 
 def test_stonith_plugin_is_installed_and_recognised(host):
@@ -70,7 +70,7 @@ def test_stonith_settings_are_root_only(host):
     text = conf.content_string
     assert "HA_SAN_FENCE_DEVICE=file" in text
     assert "HA_SAN_FENCE_ISOLATED_DELAY=10" in text
-    assert "HA_SAN_FENCE_PING_NODES=203.0.113.13" in text
+    assert "HA_SAN_FENCE_PING_NODES=172.31.104.13" in text
 
 
 def test_drbd_resource_script_is_installed(host):

@@ -32,8 +32,8 @@ import pytest
 
 NODES = ("hbnode1", "hbnode2")
 PING_NODE = "hbping"
-VIP = "203.0.113.100"
-PING_ADDR = "203.0.113.13"
+VIP = "172.31.104.100"
+PING_ADDR = "172.31.104.13"
 FENCE_DIR = Path(os.environ.get("HB_FENCE_DIR", "/nonexistent"))
 PARTITIONS = int(os.environ.get("HB_DRILL_PARTITIONS", "3"))
 RESULTS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "heartbeat-drills.jsonl"
