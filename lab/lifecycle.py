@@ -32,7 +32,17 @@ from lab.state import load as load_state
 from lab.state import require as require_state
 from lab.state import save as save_state
 
-SSH_TIMEOUT_S = 420  # three TCG VMs on two cores answer in 65-90 s; leave room for a loaded host
+
+def ssh_timeout() -> float:
+    """$HA_SAN_LAB_SSH_TIMEOUT or 600 s: three TCG VMs answer in 65-90 s on an idle 2-core host,
+    but took 250-440 s while other VMs and containers loaded it (load average 10-12)."""
+    raw = os.environ.get("HA_SAN_LAB_SSH_TIMEOUT") or "600"
+    try:
+        return float(raw)
+    except ValueError:
+        raise LabError(
+            f"HA_SAN_LAB_SSH_TIMEOUT={raw!r} is not a number of seconds: set it to e.g. 600."
+        ) from None
 
 
 def _running(paths: StatePaths) -> dict[str, int]:
@@ -67,12 +77,13 @@ def _vm_argv(tools: dict[str, str], paths: StatePaths, st: LabState, name: str, 
 
 def _wait_all(paths: StatePaths, st: LabState, names: list[str], started: dict[str, float]) -> None:
     key = paths.key
+    timeout = ssh_timeout()
 
     def one(name: str) -> tuple[str, float | None]:
         def alive() -> bool:
             return vm.running_pid(paths, name) is not None
 
-        remaining = SSH_TIMEOUT_S - (time.monotonic() - started[name])
+        remaining = timeout - (time.monotonic() - started[name])
         waited = ssh.wait(key, st.ports[name], remaining, alive)
         if waited is not None:
             total = time.monotonic() - started[name]
@@ -85,7 +96,7 @@ def _wait_all(paths: StatePaths, st: LabState, names: list[str], started: dict[s
     failed = [n for n, t in results.items() if t is None]
     if failed:
         raise LabError(
-            f"{', '.join(failed)} did not answer SSH within {SSH_TIMEOUT_S} s: read "
+            f"{', '.join(failed)} did not answer SSH within {timeout:.0f} s: read "
             f"{', '.join(str(paths.console(n)) for n in failed)}, then `python3 -m lab down`."
         )
 

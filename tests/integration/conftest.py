@@ -88,7 +88,12 @@ def lab() -> Iterator[dict[str, Any]]:
         t0 = time.monotonic()
         lab_cli("build")
         t1 = time.monotonic()
-        lab_cli("up")
+        try:
+            lab_cli("up")
+        except AssertionError:
+            if os.environ.get("HA_SAN_LAB_KEEP") != "1":
+                lab_cli("down", check=False)  # so the next run starts clean instead of "half up"
+            raise
         print(f"\nlab build {t1 - t0:.1f} s, up {time.monotonic() - t1:.1f} s", file=sys.stderr)
         started_here = True
     elif switches_up:

@@ -1,0 +1,214 @@
+"""site.yml and the crash drill on the lab's real VMs (runs last: the file name sorts after the other
+lab tests, which need idle servers; test_modules skips itself once DRBD r0 is in use).
+
+1. site.yml converges from whatever the earlier tests left: DRBD r0 Connected UpToDate/UpToDate, Heartbeat on
+   both servers, the group (DRBD Primary, e0.3 on the floating MAC, the service IP) on exactly one server, the
+   client sees e0.3 up (ha_san.aoe.aoe_stat).
+2. A second run changes nothing (PLAY RECAP), and a check-mode run on the converged stack changes nothing.
+3. The crash drill (playbooks/failover_drill.yml): no acknowledged write lost, no unresolved split brain, no
+   double export, the crashed node rejoins Secondary and resyncs by itself. Timings are printed, not judged.
+4. site.yml after the failover changes nothing and keeps the new Primary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import REPO_ROOT, SERVERS, lab_ssh
+
+pytestmark = pytest.mark.lab
+
+PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+INVENTORY = REPO_ROOT / "inventories" / "lab"
+RES, TARGET, MAC, MACVLAN, VIP = "r0", "e0.3", "02:ae:00:00:00:03", "aoe0_3", "192.0.2.100"
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+REPORTS = REPO_ROOT / "drill-reports"
+
+
+def playbook(*args: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    t0 = time.monotonic()
+    r = subprocess.run(
+        [PLAYBOOK, "-i", str(INVENTORY), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return r, time.monotonic() - t0
+
+
+def recap(out: str) -> dict[str, dict[str, int]]:
+    rows = {
+        m.group(1): {
+            "ok": int(m.group(2)),
+            "changed": int(m.group(3)),
+            "unreachable": int(m.group(4)),
+            "failed": int(m.group(5)),
+        }
+        for m in RECAP.finditer(out)
+    }
+    assert rows, f"no PLAY RECAP in the output:\n{out[-3000:]}"
+    return rows
+
+
+def changed_tasks(out: str) -> list[str]:
+    """The TASK headers under which a host reported `changed:` (for a readable failure)."""
+    names, task = [], ""
+    for line in out.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:"):
+            names.append(f"{task} {line[:120]}")
+    return names
+
+
+def ok_run(r: subprocess.CompletedProcess[str], what: str) -> dict[str, dict[str, int]]:
+    assert r.returncode == 0, f"{what} failed ({r.returncode}):\n{r.stdout[-6000:]}\n{r.stderr[-2000:]}"
+    rows = recap(r.stdout)
+    assert all(v["failed"] == 0 and v["unreachable"] == 0 for v in rows.values()), rows
+    return rows
+
+
+def drbd_state(node: str) -> dict[str, str]:
+    r = lab_ssh(node, f"drbdadm role {RES}; drbdadm cstate {RES}; drbdadm dstate {RES}")
+    lines = r.stdout.split()
+    assert r.returncode == 0 and len(lines) == 3, f"{node}: {r.stdout}{r.stderr}"
+    role, peer_role = lines[0].split("/")
+    disk, peer_disk = lines[2].split("/")
+    return {"role": role, "peer_role": peer_role, "cstate": lines[1], "disk": disk, "peer_disk": peer_disk}
+
+
+def group_state(node: str) -> dict[str, bool]:
+    r = lab_ssh(
+        node,
+        f"pgrep -x vblade >/dev/null && echo vblade; "
+        f"ip -o link show {MACVLAN} 2>/dev/null | grep -qi {MAC} && echo mac; "
+        f"ip -o -4 addr show | grep -q 'inet {VIP}/' && echo vip; "
+        "systemctl is-active --quiet heartbeat && echo heartbeat",
+    )
+    words = set(r.stdout.split())
+    return {k: k in words for k in ("vblade", "mac", "vip", "heartbeat")}
+
+
+def assert_end_state(expect_primary: str | None = None) -> str:
+    """The converged stack; returns the server that holds the group."""
+    states = {n: drbd_state(n) for n in SERVERS}
+    for n, s in states.items():
+        assert s["cstate"] == "Connected" and s["disk"] == "UpToDate" and s["peer_disk"] == "UpToDate", (n, s)
+    primaries = [n for n, s in states.items() if s["role"] == "Primary"]
+    assert len(primaries) == 1, states
+    holder = primaries[0]
+    if expect_primary:
+        assert holder == expect_primary, f"the Primary moved: {states}"
+    groups = {n: group_state(n) for n in SERVERS}
+    assert all(g["heartbeat"] for g in groups.values()), groups
+    assert groups[holder]["vblade"] and groups[holder]["mac"] and groups[holder]["vip"], groups
+    other = next(n for n in SERVERS if n != holder)
+    assert not (groups[other]["vblade"] or groups[other]["mac"] or groups[other]["vip"]), groups
+    # the client, through the collection's own module
+    r = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible")),
+            "-i",
+            str(INVENTORY),
+            "clients",
+            "-m",
+            "ha_san.aoe.aoe_stat",
+            "-a",
+            json.dumps({"wait_for": [TARGET], "state": "up", "timeout": 60}),
+        ],
+        cwd=REPO_ROOT,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg")),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert r.returncode == 0 and TARGET in r.stdout and '"up"' in r.stdout, r.stdout + r.stderr
+    return holder
+
+
+@pytest.fixture(scope="module")
+def converged(lab: dict[str, Any]) -> dict[str, Any]:
+    r, took = playbook("site.yml")
+    print(f"\nsite.yml converge: {took:.0f} s, recap {recap(r.stdout) if 'PLAY RECAP' in r.stdout else '-'}")
+    rows = ok_run(r, "site.yml (converge)")
+    return {"took": took, "recap": rows}
+
+
+def test_site_converges(converged: dict[str, Any]) -> None:
+    holder = assert_end_state()
+    print(f"group on {holder}")
+
+
+def test_site_second_run_changes_nothing(converged: dict[str, Any]) -> None:
+    r, took = playbook("site.yml")
+    rows = ok_run(r, "site.yml (second run)")
+    print(f"\nsite.yml re-run: {took:.0f} s, recap {rows}")
+    assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
+
+
+def test_site_check_mode_changes_nothing(converged: dict[str, Any]) -> None:
+    r, took = playbook("site.yml", "--check")
+    rows = ok_run(r, "site.yml --check")
+    print(f"\nsite.yml --check: {took:.0f} s, recap {rows}")
+    assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
+
+
+def run_drill(fault: str) -> dict[str, Any]:
+    before = {n: drbd_state(n)["role"] for n in SERVERS}
+    victim = next(n for n, role in before.items() if role == "Primary")
+    run = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{fault}-pytest"
+    r, took = playbook("playbooks/failover_drill.yml", "-e", f"drill_fault={fault}", "-e", f"drill_run={run}")
+    report_path = REPORTS / run / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    print(f"\n{fault} drill: {took:.0f} s, victim {victim}, report {report_path}")
+    if report:
+        print(
+            f"  stall_s={report['stall_s']} acked={report['acked']} lost={report['lost']} "
+            f"fenced={[f.get('node') for f in report['fenced'] or []]} split_brain={report['split_brain']} "
+            f"double_export={report['double_export']}"
+        )
+        for ev in report["timeline"]:
+            if -2 <= (ev.get("t_rel") or 0) <= 60:
+                print(f"  {ev['t_rel']:+8.2f} {ev['node']:<11} {ev['event'][:110]}")
+    assert report is not None, f"no report written:\n{r.stdout[-6000:]}\n{r.stderr[-2000:]}"
+    assert report["lost"] == 0, f"{report['lost']} acknowledged blocks lost"
+    assert report["acked"] > 0
+    sb = report["split_brain"] or {}
+    assert not sb.get("detected") or sb.get("resolved"), f"split brain left unresolved: {sb}"
+    assert not report["double_export"], "e0.3 was exported by both servers at once"
+    assert r.returncode == 0, f"the drill play failed:\n{r.stdout[-6000:]}\n{r.stderr[-2000:]}"
+    return {"victim": victim, "report": report}
+
+
+@pytest.fixture(scope="module")
+def crash_drill(converged: dict[str, Any]) -> dict[str, Any]:
+    return run_drill("crash")
+
+
+def test_crash_drill(crash_drill: dict[str, Any]) -> None:
+    survivor = next(n for n in SERVERS if n != crash_drill["victim"])
+    assert drbd_state(survivor)["role"] == "Primary"
+    assert drbd_state(crash_drill["victim"])["role"] == "Secondary"
+
+
+def test_site_after_failover_keeps_the_new_primary(crash_drill: dict[str, Any]) -> None:
+    survivor = next(n for n in SERVERS if n != crash_drill["victim"])
+    r, took = playbook("site.yml")
+    rows = ok_run(r, "site.yml (after the failover)")
+    print(f"\nsite.yml after the failover: {took:.0f} s, recap {rows}")
+    assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
+    assert_end_state(expect_primary=survivor)
