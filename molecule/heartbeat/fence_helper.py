@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The heartbeat scenario's "power switch": a host-side helper that kills containers on request.
 
 The STONITH plugin in the containers (heartbeat_stonith_type: file) writes a request file
@@ -43,7 +42,7 @@ def power_off(name: str) -> str:
     res = docker("kill", name)
     if res.returncode != 0 and running(name):
         return f"error docker kill {name}: {res.stderr.strip()}"
-    for _ in range(100):
+    for _attempt in range(100):
         if not running(name):
             return f"ok killed {name}"
         time.sleep(0.05)

@@ -103,7 +103,7 @@ def test_both_nodes_see_each_other(host):
 
 def test_the_service_ip_is_on_exactly_one_node():
     holders: list[str] = []
-    for _ in range(60):
+    for _attempt in range(60):
         holders = [
             n
             for n in testinfra_hosts

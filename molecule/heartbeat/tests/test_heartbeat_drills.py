@@ -154,7 +154,7 @@ def run_fencing_drill(kind: str, run: int) -> None:
 
     new = wait_for("a fence request", lambda: fence_requests()[before:], step=0.05)
     ip_on = wait_for(f"the VIP on {survivor}", lambda: survivor in holders() and time.time(), step=0.1)
-    out, _ = probe.communicate(timeout=TIMEOUT + 10)
+    out = probe.communicate(timeout=TIMEOUT + 10)[0]
     answered = float(out.strip()) if out.strip() not in ("", "timeout") else None
     neigh = sh("docker", "exec", PING_NODE, "ip", "neigh", "show", VIP)
     # The isolated node's own arbiter would fire at +10 s: give it the chance to (it must not).
