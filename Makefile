@@ -58,7 +58,7 @@ lab-build: venv host-deps
 	$(PYTHON) -m lab build
 
 lab-up: lab-build
-	$(PYTHON) -m lab status >/dev/null 2>&1 && $(PYTHON) -m lab status | grep -q running || $(PYTHON) -m lab up
+	scripts/lab-up-once.sh
 
 lab-down:
 	$(PYTHON) -m lab down
