@@ -34,7 +34,7 @@ def host_networks() -> list[tuple[str, ipaddress.IPv4Network]]:
     out = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True, check=True).stdout
     nets = []
     for line in out.splitlines():
-        dest, _, rest = line.partition(" ")
+        dest, _sep, rest = line.partition(" ")
         if dest == "default" or " dev br-" in f" {rest}" or " dev docker0" in f" {rest}":
             continue
         nets.append((line.strip(), ipaddress.ip_network(dest, strict=False)))

@@ -71,7 +71,7 @@ def test_start_exports_on_the_floating_mac_and_stop_cleans_up(host, probe, stopp
         "> /tmp/listen.tmp "
         "&& mv /tmp/listen.tmp /tmp/listen.json' &)"
     )
-    for _ in range(40):
+    for _attempt in range(40):
         if probe.file("/tmp/listen.ready").exists:
             break
         time.sleep(0.25)
@@ -93,7 +93,7 @@ def test_start_exports_on_the_floating_mac_and_stop_cleans_up(host, probe, stopp
     assert {a["src"] for a in answers} == {FLOATING_MAC}
     assert all(a["shelf"] == 0 and a["slot"] == 3 for a in answers)
 
-    for _ in range(40):  # the listener ends 12 s after it started; allow for a slow machine
+    for _attempt in range(40):  # the listener ends 12 s after it started; allow for a slow machine
         if probe.file("/tmp/listen.json").exists:
             break
         time.sleep(0.5)

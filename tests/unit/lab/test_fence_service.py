@@ -127,7 +127,7 @@ def test_tcp_peer_inode_finds_this_process(tmp_path: Path) -> None:
     srv.bind(("127.0.0.1", 0))
     srv.listen()
     cli = socket.create_connection(srv.getsockname())
-    conn, _ = srv.accept()
+    conn, _addr = srv.accept()
     with srv, cli, conn:
         inode = fence_service.tcp_peer_inode(conn.fileno())
         assert inode is not None
@@ -169,7 +169,7 @@ def test_serve_answers_and_logs(tmp_path: Path) -> None:
 
 def test_serve_only_reads_one_line(tmp_path: Path) -> None:
     lab = FakeLab({"primary": 11, "secondary": 12})
-    rc, answer, _ = _serve(tmp_path, b"status primary\noff secondary\n", lab)
+    rc, answer, _log = _serve(tmp_path, b"status primary\noff secondary\n", lab)
     assert rc == 0 and answer == "ok status primary on pid 11\n"
     assert lab.killed == []
 

@@ -42,7 +42,7 @@ def _parse_yaml_subset(text: str) -> dict:
         if not line.strip() or line.startswith(("#", "---")):
             continue
         indent = len(line) - len(line.lstrip())
-        key, _, value = line.strip().partition(":")
+        key, _sep, value = line.strip().partition(":")
         while stack[-1][0] >= indent:
             stack.pop()
         parent = stack[-1][1]

@@ -14,7 +14,7 @@ def _fake_hmp(path: Path, reply: bytes, seen: list[bytes]) -> threading.Thread:
     srv.listen(1)
 
     def serve() -> None:
-        conn, _ = srv.accept()
+        conn, _addr = srv.accept()
         with conn, srv:
             conn.sendall(b"QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) ")
             seen.append(conn.recv(1024))
