@@ -65,7 +65,7 @@ def parse_journal(text: str, node: str, since: float, limit: int = 300) -> list[
             continue
         ident, msg = m.group(3), m.group(4)
         full = f"{ident}: {msg}"
-        if any(p.search(full) for p, _ in PATTERNS):
+        if any(p.search(full) for p, _name in PATTERNS):
             events.append({"t": t, "node": node, "event": f"{ident.split('[')[0]}: {msg}"[:140]})
     if len(events) > limit:
         events = events[:limit]
@@ -151,7 +151,7 @@ def fence_events(path: str | None, since: float) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--fault", required=True)
     ap.add_argument("--fault-time", type=float, required=True)
     ap.add_argument(
