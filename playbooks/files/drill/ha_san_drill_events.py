@@ -52,6 +52,10 @@ PATTERNS = [
     (re.compile(r"heartbeat.*(Starting|Stopping|Heartbeat shutdown|Initial resource acquisition)"), None),
 ]
 LINE = re.compile(r"^(\d+\.\d+) (\S+) ([^:]+): (.*)$")
+# Noise: debug chatter, ipfail's ping-count exchange, the drill's own Ansible commands.
+SKIP = re.compile(
+    r"\bdebug: |^ansible-|Asking other side|Checking remote count|Message \[num_ping\]|Found ping node"
+)
 
 
 def parse_journal(text: str, node: str, since: float, limit: int = 300) -> list[dict]:
@@ -65,6 +69,8 @@ def parse_journal(text: str, node: str, since: float, limit: int = 300) -> list[
             continue
         ident, msg = m.group(3), m.group(4)
         full = f"{ident}: {msg}"
+        if SKIP.search(full):
+            continue
         if any(p.search(full) for p, _name in PATTERNS):
             events.append({"t": t, "node": node, "event": f"{ident.split('[')[0]}: {msg}"[:140]})
     if len(events) > limit:
