@@ -131,13 +131,23 @@ def assert_end_state(expect_primary: str | None = None) -> str:
             json.dumps({"wait_for": [TARGET], "state": "up", "timeout": 60}),
         ],
         cwd=REPO_ROOT,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg")),
+        env=dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+            ANSIBLE_STDOUT_CALLBACK="json",
+            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ),
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
-    assert r.returncode == 0 and TARGET in r.stdout and '"up"' in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)["plays"][0]["tasks"][0]["hosts"]["client"]
+    targets = {t["name"]: t for t in result["targets"]}
+    assert targets[TARGET]["state"] == "up", targets
+    # the client talks to the floating MAC, wherever the export runs
+    assert targets[TARGET]["mac"] == MAC.replace(":", ""), targets
     return holder
 
 
