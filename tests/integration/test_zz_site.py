@@ -178,16 +178,19 @@ def run_drill(fault: str) -> dict[str, Any]:
     r, took = playbook("playbooks/failover_drill.yml", "-e", f"drill_fault={fault}", "-e", f"drill_run={run}")
     report_path = REPORTS / run / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    print(f"\n{fault} drill: {took:.0f} s, victim {victim}, report {report_path}")
+    lines = [f"{fault} drill: {took:.0f} s, victim {victim}, report {report_path}"]
     if report:
-        print(
+        lines.append(
             f"  stall_s={report['stall_s']} acked={report['acked']} lost={report['lost']} "
             f"fenced={[f.get('node') for f in report['fenced'] or []]} split_brain={report['split_brain']} "
             f"double_export={report['double_export']}"
         )
-        for ev in report["timeline"]:
-            if -2 <= (ev.get("t_rel") or 0) <= 60:
-                print(f"  {ev['t_rel']:+8.2f} {ev['node']:<11} {ev['event'][:110]}")
+        lines += [
+            f"  {ev['t_rel']:+8.2f} {ev['node']:<11} {ev['event'][:110]}"
+            for ev in report["timeline"]
+            if -2 <= (ev.get("t_rel") or 0) <= 60
+        ]
+    print("\n" + "\n".join(lines))  # shown with the failure below; test_crash_drill shows it always
     assert report is not None, f"no report written:\n{r.stdout[-6000:]}\n{r.stderr[-2000:]}"
     assert report["lost"] == 0, f"{report['lost']} acknowledged blocks lost"
     assert report["acked"] > 0
@@ -195,7 +198,7 @@ def run_drill(fault: str) -> dict[str, Any]:
     assert not sb.get("detected") or sb.get("resolved"), f"split brain left unresolved: {sb}"
     assert not report["double_export"], "e0.3 was exported by both servers at once"
     assert r.returncode == 0, f"the drill play failed:\n{r.stdout[-6000:]}\n{r.stderr[-2000:]}"
-    return {"victim": victim, "report": report}
+    return {"victim": victim, "report": report, "lines": lines}
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +206,9 @@ def crash_drill(converged: dict[str, Any]) -> dict[str, Any]:
     return run_drill("crash")
 
 
-def test_crash_drill(crash_drill: dict[str, Any]) -> None:
+def test_crash_drill(crash_drill: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    with capsys.disabled():  # the drill's figures belong in the test output, pass or fail
+        print("\n" + "\n".join(crash_drill["lines"]))
     survivor = next(n for n in SERVERS if n != crash_drill["victim"])
     assert drbd_state(survivor)["role"] == "Primary"
     assert drbd_state(crash_drill["victim"])["role"] == "Secondary"
