@@ -46,7 +46,7 @@ molecule: venv docker
 	$(TIER) molecule scripts/molecule-all.sh
 
 lab-test: venv host-deps
-	$(TIER) lab $(BIN)/pytest -v -m lab tests/integration
+	$(TIER) lab $(BIN)/pytest -v -rP --durations=0 -m lab tests/integration
 
 test: venv host-deps
 	@rm -f $(CURDIR)/.tiers.log
