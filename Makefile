@@ -60,6 +60,9 @@ lab-build: venv host-deps
 lab-up: lab-build
 	scripts/lab-up-once.sh
 
+drill: lab-up
+	scripts/drill-matrix.sh
+
 lab-down:
 	$(PYTHON) -m lab down
 
