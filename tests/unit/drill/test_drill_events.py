@@ -67,7 +67,7 @@ def test_double_export_when_the_victim_still_exported(tmp_path: Path) -> None:
         "110.0 secondary heartbeat[12]: info: node primary now reset.",
     )
     s = node_dir(tmp_path, "secondary", j, "100.0 0 0\n108.0 1 1\n108.5 1 1\n")
-    _, facts = run(
+    _timeline, facts = run(
         tmp_path,
         "--fault",
         "partition",
@@ -91,12 +91,14 @@ def test_split_brain_resolved_and_unresolved(tmp_path: Path) -> None:
     )
     p = node_dir(tmp_path, "primary")
     s = node_dir(tmp_path, "secondary", sb)
-    _, facts = run(tmp_path, "--fault", "partition", "--fault-time", "140", "--node", p, "--node", s)
+    _timeline, facts = run(tmp_path, "--fault", "partition", "--fault-time", "140", "--node", p, "--node", s)
     assert facts["split_brain"]["detected"] and facts["split_brain"]["resolved"]
 
     bad = "150.0 secondary kernel: drbd r0: Split-Brain detected but unresolved, dropping connection!\n"
     (tmp_path / "x").mkdir()
     p = node_dir(tmp_path / "x", "primary", state={"connection_state": "StandAlone"})
     s = node_dir(tmp_path / "x", "secondary", bad, state={"connection_state": "StandAlone"})
-    _, facts = run(tmp_path / "x", "--fault", "partition", "--fault-time", "140", "--node", p, "--node", s)
+    _timeline, facts = run(
+        tmp_path / "x", "--fault", "partition", "--fault-time", "140", "--node", p, "--node", s
+    )
     assert facts["split_brain"]["detected"] and not facts["split_brain"]["resolved"]
