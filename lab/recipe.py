@@ -36,6 +36,14 @@ PACKAGES = (
     "procps",
     "inetutils-ping",
     "python3-apt",
+    # aoe_client_driver: build (the client compiles the aoe driver from the running kernel's own
+    # source, patched): headers for the running kernel (they pull its gcc), make, patch, and the
+    # kernel source whose drivers/block/aoe is the default driver source.
+    "linux-headers-amd64",
+    "linux-source",
+    "make",
+    "patch",
+    "xz-utils",
 )
 
 # Units masked in the image, each because it would make the lab non-deterministic: timers that
