@@ -1,14 +1,17 @@
-"""site.yml and the crash drill on the lab's real VMs (runs last: the file name sorts after the other
+"""site.yml and the failover drills on the lab's real VMs (runs last: the file name sorts after the other
 lab tests, which need idle servers; test_modules skips itself once DRBD r0 is in use).
 
 1. site.yml converges from whatever the earlier tests left: DRBD r0 Connected UpToDate/UpToDate, Heartbeat on
    both servers, the group (DRBD Primary, e0.3 on the floating MAC, the service IP) on exactly one server, the
    client sees e0.3 up (ha_san.aoe.aoe_stat).
 2. A second run changes nothing (PLAY RECAP).
-3. The crash drill (playbooks/failover_drill.yml): no acknowledged write lost, no unresolved split brain, no
-   double export, the crashed node rejoins Secondary and resyncs by itself. Timings are printed, not judged.
-4. site.yml --check after the failover changes nothing and the new Primary stays (check mode and "a run after
-   a failover keeps the current Primary" in one run, to keep the lab tier lean).
+3. The drills (playbooks/failover_drill.yml), each against whichever server is Primary then: crash
+   (power loss), partition (both storage cables of the primary: STONITH must fence it) and san_unplug (the
+   primary's SAN cable: ipfail moves the group, nobody is fenced). Each: no acknowledged write lost, no
+   unresolved split brain, no double export, the failed node rejoins Secondary and resyncs by itself.
+   Timings are printed, not judged.
+4. site.yml --check after the failovers changes nothing, then a real site.yml run changes nothing, and the
+   current Primary stays through both.
 """
 
 from __future__ import annotations
@@ -214,14 +217,57 @@ def test_crash_drill(crash_drill: dict[str, Any], capsys: pytest.CaptureFixture[
     assert drbd_state(crash_drill["victim"])["role"] == "Secondary"
 
 
-def test_site_check_mode_after_the_failover_changes_nothing(crash_drill: dict[str, Any]) -> None:
-    """Check mode on the converged stack, run after the failover: nothing would change, the new Primary stays.
+def fenced_nodes(report: dict[str, Any]) -> list[str]:
+    return [f.get("node") for f in report["fenced"] or []]
 
-    (One run proves both; a real re-run after the failover is `site.yml` again, left to the drill target.)
-    """
-    survivor = next(n for n in SERVERS if n != crash_drill["victim"])
+
+@pytest.fixture(scope="module")
+def partition_drill(crash_drill: dict[str, Any]) -> dict[str, Any]:
+    return run_drill("partition")
+
+
+def test_partition_drill(partition_drill: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """Both Heartbeat paths of the primary cut: the survivor must fence it (dopd alone lost 647 writes)."""
+    with capsys.disabled():
+        print("\n" + "\n".join(partition_drill["lines"]))
+    victim = partition_drill["victim"]
+    survivor = next(n for n in SERVERS if n != victim)
+    assert fenced_nodes(partition_drill["report"]) == [victim], partition_drill["report"]["fenced"]
+    assert drbd_state(survivor)["role"] == "Primary"
+    assert drbd_state(victim)["role"] == "Secondary"
+
+
+@pytest.fixture(scope="module")
+def san_unplug_drill(partition_drill: dict[str, Any]) -> dict[str, Any]:
+    return run_drill("san_unplug")
+
+
+def test_san_unplug_drill(san_unplug_drill: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """The primary's SAN cable pulled: it loses the ping node, ipfail hands the group over; nobody is shot."""
+    with capsys.disabled():
+        print("\n" + "\n".join(san_unplug_drill["lines"]))
+    victim = san_unplug_drill["victim"]
+    survivor = next(n for n in SERVERS if n != victim)
+    assert fenced_nodes(san_unplug_drill["report"]) == [], san_unplug_drill["report"]["fenced"]
+    assert drbd_state(survivor)["role"] == "Primary"
+    assert drbd_state(victim)["role"] == "Secondary"
+
+
+def test_site_check_mode_after_the_failovers_changes_nothing(san_unplug_drill: dict[str, Any]) -> None:
+    """Check mode on the stack after three failovers: nothing would change, the current Primary stays."""
+    survivor = next(n for n in SERVERS if n != san_unplug_drill["victim"])
     r, took = playbook("site.yml", "--check")
-    rows = ok_run(r, "site.yml --check (after the failover)")
-    print(f"\nsite.yml --check after the failover: {took:.0f} s, recap {rows}")
+    rows = ok_run(r, "site.yml --check (after the failovers)")
+    print(f"\nsite.yml --check after the failovers: {took:.0f} s, recap {rows}")
+    assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
+    assert_end_state(expect_primary=survivor)
+
+
+def test_site_rerun_after_the_failovers_changes_nothing(san_unplug_drill: dict[str, Any]) -> None:
+    """A real site.yml run after the failovers: 0 changed, the Primary is where Heartbeat put it."""
+    survivor = next(n for n in SERVERS if n != san_unplug_drill["victim"])
+    r, took = playbook("site.yml")
+    rows = ok_run(r, "site.yml (after the failovers)")
+    print(f"\nsite.yml after the failovers: {took:.0f} s, recap {rows}")
     assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
     assert_end_state(expect_primary=survivor)

@@ -41,6 +41,11 @@ def verifier() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def waiter() -> ModuleType:
+    return load("ha_san_wait_resumed")
+
+
+@pytest.fixture(scope="session")
 def reporter() -> ModuleType:
     return load("ha_san_report")
 
