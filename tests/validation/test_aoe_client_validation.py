@@ -131,8 +131,8 @@ CASES = {
         "aoe_client_kernel_reboot is true but aoe_client_kernel_install is false: a reboot would come back to the same kernel. Set aoe_client_kernel_install: true, or aoe_client_kernel_reboot: false.",
     ),
     "switch given as a string": (
-        {"aoe_client_driver_dkms": "yes"},
-        "aoe_client_driver_dkms (yes), aoe_client_kernel_build (False), aoe_client_kernel_install (True) and aoe_client_kernel_reboot (False) must each be true or false (YAML booleans, not strings).",
+        {"aoe_client_driver_dkms": "maybe"},
+        "aoe_client_driver_dkms (maybe), aoe_client_kernel_build (False), aoe_client_kernel_install (True) and aoe_client_kernel_reboot (False) must each be true or false.",
     ),
 }
 

@@ -38,7 +38,7 @@ def test_aoe_module_is_the_patched_one(host, build):
     parms = [v.strip() for k, v in fields if k.strip() == "parm"]
     assert any(p.startswith("aoe_scorn_secs:") and p.endswith("(int)") for p in parms), parms
     vermagic = [v.strip() for k, v in fields if k.strip() == "vermagic"]
-    assert vermagic and vermagic[0].startswith(build["release"] + " "), vermagic
+    assert vermagic and vermagic[0].split()[0] == build["release"], vermagic  # tinyconfig: no "SMP ..." words
 
 
 def test_package_config_builds_aoe_as_a_module(host, build):
