@@ -6,7 +6,7 @@ tasks/driver_build.yml with every path inside the test's temporary folder: a fak
 build tree whose Makefile fails like a compiler, so nothing is built or installed on this machine.
 """
 
-# ruff: noqa: E501  (the expected messages are kept whole, word for word)
+# ruff: noqa: E501  (the expected messages are kept whole, word for word, in pieces under the sanity limit)
 from __future__ import annotations
 
 import os
@@ -92,15 +92,19 @@ KERNEL = {"aoe_client_kernel_build": True, "aoe_client_kernel_config_target": "t
 CASES = {
     "unknown driver": (
         {"aoe_client_driver": "aoe6"},
-        "aoe_client_driver is 'aoe6': set it to in_kernel (the running kernel's aoe driver) or build (the aoe6 driver compiled here with aoe_client_driver_patches).",
+        "aoe_client_driver is 'aoe6': set it to in_kernel (the running kernel's aoe driver) or build "
+        "(the aoe6 driver compiled here with aoe_client_driver_patches).",
     ),
     "relative driver source": (
         {**BUILD, "aoe_client_driver_source": "aoe6-85.tar.gz"},
-        "aoe_client_driver_source is 'aoe6-85.tar.gz': give an absolute path on the client (a tarball or a directory), or leave it empty for the running kernel's linux-source.",
+        "aoe_client_driver_source is 'aoe6-85.tar.gz': give an absolute path on the client (a tarball "
+        "or a directory), or leave it empty for the running kernel's linux-source.",
     ),
     "patch not on the controller": (
         {**BUILD, "aoe_client_driver_patches": [PATCH, "patches/missing.patch"]},
-        "aoe_client_driver_patches must list patch files on the controller, applied in order with patch -p1 at the root of a kernel tree (relative names are looked up in the role's files/, e.g. patches/0001-aoe-scorn-secs-parameter.patch). Not found or not a patch: patches/missing.patch.",
+        "aoe_client_driver_patches must list patch files on the controller, applied in order with patch "
+        "-p1 at the root of a kernel tree (relative names are looked up in the role's files/, e.g. patches/0001-aoe-scorn-secs-parameter.patch). "
+        "Not found or not a patch: patches/missing.patch.",
     ),
     "kernel patches not a list": (
         {**KERNEL, "aoe_client_kernel_patches": PATCH},
@@ -108,15 +112,19 @@ CASES = {
     ),
     "config file and target": (
         {**KERNEL, "aoe_client_kernel_config": "/boot/config-6.1.0-50-amd64"},
-        "aoe_client_kernel_config_target is 'tinyconfig' and aoe_client_kernel_config is '/boot/config-6.1.0-50-amd64': set at most one of them; the target must be a make target that writes a configuration (tinyconfig, defconfig, allnoconfig, localmodconfig, ...).",
+        "aoe_client_kernel_config_target is 'tinyconfig' and aoe_client_kernel_config is '/boot/config-6.1.0-50-amd64': "
+        "set at most one of them; the target must be a make target that writes a configuration (tinyconfig, "
+        "defconfig, allnoconfig, localmodconfig, ...).",
     ),
     "config target not a config target": (
         {**KERNEL, "aoe_client_kernel_config_target": "bzImage"},
-        "aoe_client_kernel_config_target is 'bzImage' and aoe_client_kernel_config is '': set at most one of them;",
+        "aoe_client_kernel_config_target is 'bzImage' and aoe_client_kernel_config is '': set at most "
+        "one of them;",
     ),
     "kernel option without prefix": (
         {**KERNEL, "aoe_client_kernel_config_options": {"ATA_OVER_ETH": "m"}},
-        "aoe_client_kernel_config_options must map kernel options to values, e.g. {CONFIG_ATA_OVER_ETH: m, CONFIG_64BIT: y} (names with their CONFIG_ prefix, values without quotes, newlines or backslashes). Found {'ATA_OVER_ETH': 'm'}.",
+        "aoe_client_kernel_config_options must map kernel options to values, e.g. {CONFIG_ATA_OVER_ETH: m, CONFIG_64BIT: y} "
+        "(names with their CONFIG_ prefix, values without quotes, newlines or backslashes). Found {'ATA_OVER_ETH': 'm'}.",
     ),
     "kernel option value with a quote": (
         {**KERNEL, "aoe_client_kernel_config_options": {"CONFIG_LOCALVERSION": 'a"b'}},
@@ -124,15 +132,19 @@ CASES = {
     ),
     "local version with capitals": (
         {**KERNEL, "aoe_client_kernel_localversion": "-HA"},
-        "aoe_client_kernel_localversion is '-HA': use lower-case letters, digits and - + . only (it becomes part of the linux-image package's name), e.g. -ha-san1.",
+        "aoe_client_kernel_localversion is '-HA': use lower-case letters, digits and - + . only (it "
+        "becomes part of the linux-image package's name), e.g. -ha-san1.",
     ),
     "reboot without install": (
         {**KERNEL, "aoe_client_kernel_install": False, "aoe_client_kernel_reboot": True},
-        "aoe_client_kernel_reboot is true but aoe_client_kernel_install is false: a reboot would come back to the same kernel. Set aoe_client_kernel_install: true, or aoe_client_kernel_reboot: false.",
+        "aoe_client_kernel_reboot is true but aoe_client_kernel_install is false: a reboot would come "
+        "back to the same kernel. Set aoe_client_kernel_install: true, or aoe_client_kernel_reboot: "
+        "false.",
     ),
     "switch given as a string": (
         {"aoe_client_driver_dkms": "maybe"},
-        "aoe_client_driver_dkms (maybe), aoe_client_kernel_build (False), aoe_client_kernel_install (True) and aoe_client_kernel_reboot (False) must each be true or false.",
+        "aoe_client_driver_dkms (maybe), aoe_client_kernel_build (False), aoe_client_kernel_install "
+        "(True) and aoe_client_kernel_reboot (False) must each be true or false.",
     ),
 }
 
@@ -163,10 +175,10 @@ AOE_FILES = {
 FAKE_KBUILD = "modules:\n\t@echo \"$(M)/aoecmd.c:801:12: error: 'aoe_scorn_secs' undeclared (first use in this function)\"; exit 1\n"
 
 
-def fake_driver(tmp_path: Path, files: dict[str, str] = AOE_FILES) -> Path:
+def fake_driver(tmp_path: Path, files: dict[str, str] | None = None) -> Path:
     src = tmp_path / "aoe6-85" / "linux" / "drivers" / "block" / "aoe"
     src.mkdir(parents=True)
-    for name, text in files.items():
+    for name, text in (AOE_FILES if files is None else files).items():
         (src / name).write_text(text, encoding="utf-8")
     return tmp_path / "aoe6-85"
 
@@ -192,8 +204,9 @@ def test_missing_headers_name_the_package(tmp_path: Path) -> None:
     kernel = os.uname().release
     assert rc != 0, out
     assert (
-        f"aoe_client_driver is build, but {tmp_path}/no-headers (aoe_client_driver_kernel_headers) holds no kernel build tree: install the package linux-headers-{kernel} on aoev (the headers of the running kernel {kernel})."
-        in out
+        f"aoe_client_driver is build, but {tmp_path}/no-headers (aoe_client_driver_kernel_headers) holds "
+        f"no kernel build tree: install the package linux-headers-{kernel} on aoev (the headers of the "
+        f"running kernel {kernel})." in out
     ), out
     assert changed_zero(out), out
 
@@ -203,8 +216,9 @@ def test_a_directory_without_the_aoe_files_is_refused(tmp_path: Path) -> None:
     rc, out = build_run(tmp_path, {"aoe_client_driver_source": str(src)})
     assert rc != 0, out
     assert (
-        f"aoe_client_driver_source {src} is not an aoe driver: no directory in it holds aoecmd.c, aoeblk.c and aoe.h. Give an aoe6 tarball (e.g. aoe6-85.tar.gz), a directory holding the driver (such as a kernel tree's drivers/block/aoe), or leave it empty for the running kernel's own driver."
-        in out
+        f"aoe_client_driver_source {src} is not an aoe driver: no directory in it holds aoecmd.c, aoeblk.c "
+        "and aoe.h. Give an aoe6 tarball (e.g. aoe6-85.tar.gz), a directory holding the driver (such "
+        "as a kernel tree's drivers/block/aoe), or leave it empty for the running kernel's own driver." in out
     ), out
     assert changed_zero(out), out
 
@@ -218,8 +232,8 @@ def test_a_tarball_that_is_no_aoe_driver_is_refused(tmp_path: Path) -> None:
     rc, out = build_run(tmp_path, {"aoe_client_driver_source": str(tarball)})
     assert rc != 0, out
     assert (
-        f"aoe_client_driver_source {tarball} is not an aoe driver: no directory in it holds aoecmd.c, aoeblk.c and aoe.h."
-        in out
+        f"aoe_client_driver_source {tarball} is not an aoe driver: no directory in it holds aoecmd.c, "
+        "aoeblk.c and aoe.h." in out
     ), out
     assert changed_zero(out), out
 
@@ -244,8 +258,8 @@ def test_a_patch_that_does_not_apply_is_named_with_its_rejects(tmp_path: Path) -
     )
     assert rc != 0, out
     assert (
-        f"aoe_client_driver_patches: {PATCH} does not apply (patch -p1 exit 1); the patches apply in order at the root of a kernel tree (paths a/drivers/block/aoe/...). patch said:"
-        in out
+        f"aoe_client_driver_patches: {PATCH} does not apply (patch -p1 exit 1); the patches apply in "
+        "order at the root of a kernel tree (paths a/drivers/block/aoe/...). patch said:" in out
     ), out
     assert "Hunk #1 FAILED" in out, out
     assert "Rejected hunks:" in out and '-#define VERSION "85"' in out, out
@@ -279,8 +293,8 @@ def test_a_missing_kernel_source_is_named(tmp_path: Path) -> None:
     )
     assert rc != 0, out
     assert (
-        f"aoe_client_kernel_source is {tmp_path}/linux, which does not exist on aoev. Give a kernel source tarball or tree on the client."
-        in out
+        f"aoe_client_kernel_source is {tmp_path}/linux, which does not exist on aoev. Give a kernel source "
+        "tarball or tree on the client." in out
     ), out
     assert changed_zero(out), out
 
