@@ -2,15 +2,26 @@
 # Builds the Debian image the molecule scenarios run (systemd as PID 1, the SAN packages present),
 # from debootstrap + `docker import`: no container registry is reachable. The root file system
 # tarball is cached outside the repository, keyed by this recipe, so a new engine imports in seconds.
+# HA_SAN_CONTAINER_VARIANT=kbuild makes ha-san-molecule:RELEASE-kbuild: the same plus what the aoe_client
+# role's kernel and out-of-tree driver builds need (linux-source, the headers, the make bindeb-pkg tools).
 set -euo pipefail
 release=${HA_SAN_CONTAINER_RELEASE:-bookworm}
 mirror=${HA_SAN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-image=${HA_SAN_CONTAINER_IMAGE:-ha-san-molecule:$release}
+variant=${HA_SAN_CONTAINER_VARIANT:-}
 packages=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,procps,iptables,kmod,e2fsprogs,util-linux,heartbeat,cluster-glue,vblade,drbd-utils,aoetools,inetutils-ping
+case "$variant" in
+  "") suffix="" ;;
+  kbuild)
+    suffix=-kbuild
+    packages=$packages,linux-source,linux-headers-amd64,gcc,make,patch,xz-utils,bc,bison,flex,libelf-dev,libssl-dev,rsync,cpio,dpkg-dev,binutils,build-essential,fakeroot
+    ;;
+  *) echo "HA_SAN_CONTAINER_VARIANT must be empty or kbuild (found '$variant')" >&2; exit 1 ;;
+esac
+image=${HA_SAN_CONTAINER_IMAGE:-ha-san-molecule:$release$suffix}
 recipe="v1 $release $mirror $packages"
 hash=$(printf '%s' "$recipe" | sha256sum | cut -c1-12)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ha_san/containers
-tarball=$cache/$release-$hash.tar
+tarball=$cache/$release$suffix-$hash.tar
 
 if [ "$(docker image inspect -f '{{ index .Config.Labels "ha_san.recipe" }}' "$image" 2>/dev/null)" = "$hash" ]; then
   echo "container image $image is current (recipe $hash)"; exit 0

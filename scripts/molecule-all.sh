@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every molecule scenario (`molecule test`), after building the local container image
-# they share (nothing is pulled: no registry is reachable). Fails if any scenario fails.
+# Runs every molecule scenario (`molecule test`), after building the local container images
+# they use (nothing is pulled: no registry is reachable). Fails if any scenario fails.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="${VENV:-$PWD/.venv}/bin:$PATH"
 python3 scripts/check-test-subnets.py || exit 1
 scripts/build-container-image.sh || exit 1
+# aoe_client_kernel builds a kernel: its image adds linux-source and the build tools.
+HA_SAN_CONTAINER_VARIANT=kbuild scripts/build-container-image.sh || exit 1
 rc=0
 for dir in molecule/*/; do
   name=$(basename "$dir")

@@ -174,6 +174,28 @@ def test_site_second_run_changes_nothing(converged: dict[str, Any]) -> None:
     assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
 
 
+def test_client_runs_the_built_aoe_driver(converged: dict[str, Any]) -> None:
+    """aoe_client_driver: build in the lab's inventory: the patched driver is the one loaded on the client."""
+    import yaml  # only this test reads the inventory
+
+    group_vars = yaml.safe_load((INVENTORY / "group_vars" / "all.yml").read_text(encoding="utf-8"))
+    if group_vars.get("aoe_client_driver", "in_kernel") != "build":
+        pytest.skip("inventories/lab sets no aoe_client_driver: build")
+    scorn = str(group_vars.get("aoe_client_module_options", {}).get("aoe_scorn_secs", 10))
+    r = lab_ssh(
+        "client",
+        "cat /sys/module/aoe/version; modinfo -n aoe; modinfo -F vermagic aoe; uname -r;"
+        " cat /sys/module/aoe/parameters/aoe_scorn_secs",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    version, path, vermagic, release, scorn_now = r.stdout.splitlines()[:5]
+    print(f"\nclient: aoe {version} from {path}, vermagic {vermagic}, aoe_scorn_secs {scorn_now}")
+    assert version == "85+ha_san.1"
+    assert path.startswith(f"/lib/modules/{release}/updates/"), path
+    assert vermagic.startswith(release + " "), (vermagic, release)
+    assert scorn_now == scorn
+
+
 def run_drill(fault: str) -> dict[str, Any]:
     before = {n: drbd_state(n)["role"] for n in SERVERS}
     victim = next(n for n, role in before.items() if role == "Primary")
