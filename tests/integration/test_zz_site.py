@@ -4,14 +4,15 @@ lab tests, which need idle servers; test_modules skips itself once DRBD r0 is in
 1. site.yml converges from whatever the earlier tests left: DRBD r0 Connected UpToDate/UpToDate, Heartbeat on
    both servers, the group (DRBD Primary, e0.3 on the floating MAC, the service IP) on exactly one server, the
    client sees e0.3 up (ha_san.aoe.aoe_stat).
-2. A second run changes nothing (PLAY RECAP).
+2. The client runs the aoe driver it built (when the inventory asks for aoe_client_driver: build).
 3. The drills (playbooks/failover_drill.yml), each against whichever server is Primary then: crash
    (power loss), partition (both storage cables of the primary: STONITH must fence it) and san_unplug (the
    primary's SAN cable: ipfail moves the group, nobody is fenced). Each: no acknowledged write lost, no
    unresolved split brain, no double export, the failed node rejoins Secondary and resyncs by itself.
    Timings are printed, not judged.
-4. site.yml --check after the failovers changes nothing, then a real site.yml run changes nothing, and the
-   current Primary stays through both.
+4. site.yml run again after the three failovers changes nothing (PLAY RECAP: the idempotence check, made
+   stricter by coming after the failovers) and keeps the current Primary. Check mode is covered per role by
+   molecule; the lab tier keeps to what only the real stack can show, to stay within CI's time.
 """
 
 from __future__ import annotations
@@ -167,13 +168,6 @@ def test_site_converges(converged: dict[str, Any]) -> None:
     print(f"group on {holder}")
 
 
-def test_site_second_run_changes_nothing(converged: dict[str, Any]) -> None:
-    r, took = playbook("site.yml")
-    rows = ok_run(r, "site.yml (second run)")
-    print(f"\nsite.yml re-run: {took:.0f} s, recap {rows}")
-    assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
-
-
 def test_client_runs_the_built_aoe_driver(converged: dict[str, Any]) -> None:
     """aoe_client_driver: build in the lab's inventory: the patched driver is the one loaded on the client."""
     import yaml  # only this test reads the inventory
@@ -273,16 +267,6 @@ def test_san_unplug_drill(san_unplug_drill: dict[str, Any], capsys: pytest.Captu
     assert fenced_nodes(san_unplug_drill["report"]) == [], san_unplug_drill["report"]["fenced"]
     assert drbd_state(survivor)["role"] == "Primary"
     assert drbd_state(victim)["role"] == "Secondary"
-
-
-def test_site_check_mode_after_the_failovers_changes_nothing(san_unplug_drill: dict[str, Any]) -> None:
-    """Check mode on the stack after three failovers: nothing would change, the current Primary stays."""
-    survivor = next(n for n in SERVERS if n != san_unplug_drill["victim"])
-    r, took = playbook("site.yml", "--check")
-    rows = ok_run(r, "site.yml --check (after the failovers)")
-    print(f"\nsite.yml --check after the failovers: {took:.0f} s, recap {rows}")
-    assert all(v["changed"] == 0 for v in rows.values()), changed_tasks(r.stdout)
-    assert_end_state(expect_primary=survivor)
 
 
 def test_site_rerun_after_the_failovers_changes_nothing(san_unplug_drill: dict[str, Any]) -> None:
