@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="${VENV:-$PWD/.venv}/bin:$PATH" ANSIBLE_CONFIG=$PWD/ansible.cfg
-faults=${DRILL_FAULTS:-crash partition san_unplug}
+faults=${DRILL_FAULTS:-crash partition san_unplug switchover}
 runs=${DRILL_RUNS:-10}
 ansible-playbook site.yml -i inventories/lab || exit 1
 rc=0
