@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from validation_playbook import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 NODENAME = os.uname().nodename
@@ -86,35 +85,8 @@ def run(tmp_path: Path, overrides: dict, host_overrides: dict | None = None, tas
             },
         }
     }
-    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
-    (tmp_path / "play.yml").write_text(PLAY, encoding="utf-8")
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-    }
-    res = subprocess.run(
-        [
-            str(BIN / "ansible-playbook"),
-            "-i",
-            str(tmp_path / "hosts.yml"),
-            str(tmp_path / "play.yml"),
-            "-e",
-            f"tasks_from={tasks_from}",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
-    out = res.stdout + res.stderr
-    return res.returncode, " ".join(out.split())  # messages are folded: compare on single spaces
+    rc, out = run_playbook(tmp_path, inventory, PLAY, f"tasks_from={tasks_from}")
+    return rc, " ".join(out.split())  # messages are folded: compare on single spaces
 
 
 def changed_zero(out: str) -> bool:

@@ -79,6 +79,21 @@ def test_drbd_resource_script_is_installed(host):
     assert f.user == "root"
 
 
+def test_shellfuncs_sends_concurrent_cluster_messages_whole(host):
+    text = host.file("/etc/ha.d/shellfuncs").content_string
+    assert text.count("# BEGIN ha_san.aoe.heartbeat: ha_clustermsg in one write") == 1
+    # The role's definition must come after the package's: the last one is the one scripts call.
+    assert text.rindex("ha_clustermsg()") > text.index("# BEGIN ha_san.aoe.heartbeat")
+    out = "/tmp/ha_san-clustermsg-test"
+    host.check_output(
+        f"rm -f {out}; for i in $(seq 40); do "
+        f"(HA_FIFO={out}; . /etc/ha.d/shellfuncs; printf 't=test\\nn=%s\\n' $i | ha_clustermsg) & done; wait"
+    )
+    stream = host.file(out).content_string
+    whole = [i for i in range(1, 41) if f">>>\nt=test\nn={i}\n<<<\n" in stream]
+    assert len(whole) == 40, stream
+
+
 @pytest.mark.parametrize("path", ["/lib/drbd/drbdsetup-84", "/usr/sbin/drbdmeta"])
 def test_dopd_may_run_the_drbd_tools(host, path):
     assert f"root haclient 4750 {path}" in host.check_output("dpkg-statoverride --list")
