@@ -8,10 +8,10 @@ TIER := scripts/tier.sh
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo lab-build lab-up lab-down drill clean
+.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo lab-build lab-up lab-down drill drill-scorn clean
 
 help:
-	@echo "make demo   - set up, build and boot the lab, run site.yml against it"
+	@echo "make demo   - set up, build and boot the lab, run site.yml against it, then one crash drill and its report"
 	@echo "make test   - every test tier: lint, sanity, unit, molecule, lab"
 
 $(BIN)/ansible-playbook: requirements.txt
@@ -63,11 +63,14 @@ lab-up: lab-build
 drill: lab-up
 	scripts/drill-matrix.sh
 
+drill-scorn: lab-up
+	scripts/drill-scorn-compare.sh
+
 lab-down:
 	$(PYTHON) -m lab down
 
 demo: lab-up
-	$(BIN)/ansible-playbook site.yml -i inventories/lab
+	scripts/demo.sh
 
 clean:
 	rm -rf .collections tests/output .tiers.log

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Heartbeat's own ha_clustermsg sends ">>>", the message and "<<<" in separate writes. At a takeover
 # mach_down and req_resource send at the same moment: their lines interleave on Heartbeat's FIFO,
 # Heartbeat drops the broken message ("NV failure (msgfromsteam)"), and when that was req_resource's
