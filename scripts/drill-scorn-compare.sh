@@ -11,8 +11,9 @@
 # value meets both. The patch shows where the new export starts sooner than aoe_scorn_secs after the old MAC
 # went silent: a planned switchover, or a crash taken over quickly.
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 1
-export PATH="${VENV:-$PWD/.venv}/bin:$PATH" ANSIBLE_CONFIG=$PWD/ansible.cfg
+# shellcheck source=scripts/lib-drill.sh
+. "$(dirname "$0")/lib-drill.sh"
+drill_env
 faults=${SCORN_FAULTS:-switchover crash}
 runs=${SCORN_RUNS:-2}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -27,16 +28,13 @@ for fault in $faults; do
       ansible clients -i inventories/lab -m ansible.builtin.shell \
         -a "echo $secs > /sys/module/aoe/parameters/aoe_scorn_secs && cat /sys/module/aoe/parameters/aoe_scorn_secs" \
         || exit 1
-      ansible-playbook playbooks/failover_drill.yml -i inventories/lab \
-        -e drill_fault="$fault" -e drill_run="$stamp-scorn$secs-$fault-$n" || rc=1
+      run_drill "$fault" "$stamp-scorn$secs-$fault-$n" || rc=1
     done
   done
 done
 for secs in 10 3; do
   echo "--- aoe_scorn_secs=$secs (vblade_target_mode=nic)"
-  python3 playbooks/files/drill/ha_san_report.py summary drill-reports/"$stamp"-scorn"$secs"-*/report.json \
-    --out drill-reports/"$stamp"-scorn"$secs".md --check || rc=1
-  cat drill-reports/"$stamp"-scorn"$secs".md
+  summarise "drill-reports/$stamp-scorn$secs.md" drill-reports/"$stamp"-scorn"$secs"-*/report.json || rc=1
 done
 ansible-playbook site.yml -i inventories/lab || rc=1
 exit "$rc"

@@ -94,6 +94,59 @@ def test_shellfuncs_sends_concurrent_cluster_messages_whole(host):
     assert len(whole) == 40, stream
 
 
+# Stand-ins that record: ResourceManager (takegroup; listkeys answered by the real one), and the group's
+# first resource, which the role's harc starts itself before ResourceManager takes the group.
+RECORDING_MANAGER = """#!/bin/sh
+case "$1" in
+  listkeys) exec /usr/share/heartbeat/ResourceManager "$@" ;;
+  *) echo "$*" >> "$HA_SAN_TEST_DIR/calls" ;;
+esac
+"""
+RECORDING_RESOURCE = """#!/bin/sh
+echo "$*" >> "$HA_SAN_TEST_DIR/started"
+"""
+
+
+def _takeover_by(host, runner: str, dead: str) -> tuple[str, str, str]:
+    """A dead-node takeover with the stand-ins: (ResourceManager calls, FIFO bytes, first resource calls)."""
+    d = f"/tmp/ha_san-takeover-{runner}-{dead}"
+    host.check_output(f"rm -rf {d} && mkdir -p {d}")
+    for name, text in (
+        ("ResourceManager", RECORDING_MANAGER),
+        ("ha_san-molecule-recorder", RECORDING_RESOURCE),
+    ):
+        host.check_output(f"cat > {d}/{name} <<'EOF'\n{text}EOF\nchmod 755 {d}/{name}")
+    env = (
+        f"HA_SAN_TEST_DIR={d} HA_NOARCHBIN={d} HA_RESOURCEDIR={d} HA_FIFO={d}/fifo "
+        "HA_DIR=/etc/ha.d HA_FUNCS=/etc/ha.d/shellfuncs "
+        f"HA_CURHOST=$(uname -n) HA_NICEFAILBACK=yes HA_LOGFACILITY=none HA_st=dead HA_src={dead}"
+    )
+    cmd = "/usr/share/heartbeat/mach_down " + dead if runner == "package" else "/etc/ha.d/harc status"
+    host.check_output(f"env {env} {cmd} 2>/dev/null")
+    return tuple(host.check_output(f"cat {d}/{f} 2>/dev/null || true") for f in ("calls", "fifo", "started"))
+
+
+def test_harc_tells_heartbeat_through_the_fifo_heartbeat_reads(host):
+    # Heartbeat does not pass HA_FIFO to harc: shellfuncs sets it, and harc does not source shellfuncs.
+    package = host.check_output("env -u HA_FIFO sh -c '. /etc/ha.d/shellfuncs; echo $HA_FIFO'")
+    line = next(
+        ln for ln in host.file("/etc/ha.d/harc").content_string.splitlines() if ln.startswith("FIFO=")
+    )
+    assert line == "FIFO=${HA_FIFO:-" + package + "}"
+    assert host.run(f"test -p {package}").rc == 0
+
+
+@pytest.mark.parametrize("dead", ["hbnode1", "hbnode2"])
+def test_harc_takes_over_from_a_dead_node_as_the_package_mach_down_does(host, dead):
+    calls, fifo, started = _takeover_by(host, "harc", dead)
+    assert (calls, fifo) == _takeover_by(host, "package", dead)[:2]
+    if dead == "hbnode1" and host.check_output("uname -n") == "hbnode2":  # hbnode1 owns the group
+        assert calls == "takegroup ha_san-molecule-recorder"
+        assert started == "start"
+    else:
+        assert (calls, started) == ("", "")
+
+
 @pytest.mark.parametrize("path", ["/lib/drbd/drbdsetup-84", "/usr/sbin/drbdmeta"])
 def test_dopd_may_run_the_drbd_tools(host, path):
     assert f"root haclient 4750 {path}" in host.check_output("dpkg-statoverride --list")

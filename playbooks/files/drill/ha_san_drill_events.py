@@ -36,6 +36,7 @@ PATTERNS = [
     (
         re.compile(
             r"[Tt]aking over resource group|Resource acquisition completed|mach_down takeover complete"
+            r"|received ip-request-resp"
         ),
         None,
     ),

@@ -1,4 +1,4 @@
-"""roles/heartbeat/files/harc: no-op status events end at once; other events run rc.d/EVENT as before."""
+"""roles/heartbeat/files/harc: the events of a takeover run without sourcing shellfuncs; others as before."""
 
 from __future__ import annotations
 
@@ -9,51 +9,184 @@ from pathlib import Path
 import pytest
 
 HARC = Path(__file__).resolve().parents[3] / "roles" / "heartbeat" / "files" / "harc"
+NICE_FAILBACK_MSG = ">>>\nt=resource\nrsc_hold=foreign\ninfo=mach_down\n<<<\n"
 
 
 @pytest.fixture
 def ha_dir(tmp_path: Path) -> Path:
-    """An HA_DIR whose shellfuncs and rc.d scripts record that they ran."""
+    """An HA_DIR whose shellfuncs, rc.d scripts and ResourceManager record that they ran."""
     (tmp_path / "rc.d").mkdir()
     (tmp_path / "shellfuncs").write_text(
         f'echo sourced >> "{tmp_path}/trace"\nha_log() {{ echo "log $*" >> "{tmp_path}/trace"; }}\n'
     )
-    for event in ("status", "ip-request"):
+    for event in ("status", "ip-request", "ip-request-resp"):
         script = tmp_path / "rc.d" / event
         script.write_text(f'#!/bin/sh\necho "ran {event} $* st=$HA_st" >> "{tmp_path}/trace"\n')
         script.chmod(0o755)
+    (tmp_path / "bin").mkdir()
+    manager = tmp_path / "bin" / "ResourceManager"
+    manager.write_text(f'#!/bin/sh\necho "ResourceManager $*" >> "{tmp_path}/trace"\n')
+    manager.chmod(0o755)
+    (tmp_path / "resource.d").mkdir()
+    for name in ("ha_san-aoe-export", "IPaddr"):
+        script = tmp_path / "resource.d" / name
+        script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{tmp_path}/trace"\n')
+        script.chmod(0o755)
+    (tmp_path / "haresources").write_text(
+        "#\n# Ansible managed\n#\n# One group, started left to right on one node, stopped right to left.\n"
+        "primary ha_san-aoe-export::r0 IPaddr2::192.0.2.100/24/eth1\n"
+    )
     return tmp_path
 
 
-def harc(ha_dir: Path, *args: str, **env: str) -> tuple[int, list[str]]:
-    full = {"PATH": os.environ["PATH"], "HA_DIR": str(ha_dir), "HA_FUNCS": str(ha_dir / "shellfuncs"), **env}
+def harc(ha_dir: Path, *args: str, **env: str) -> tuple[int, list[str], str]:
+    full = {
+        "PATH": os.environ["PATH"],
+        "HA_DIR": str(ha_dir),
+        "HA_FUNCS": str(ha_dir / "shellfuncs"),
+        "HA_NOARCHBIN": str(ha_dir / "bin"),
+        "HA_RESOURCEDIR": str(ha_dir / "resource.d"),
+        "HA_FIFO": str(ha_dir / "fifo"),
+        "HA_CURHOST": "secondary",
+        "HA_LOGFACILITY": "none",
+        **env,
+    }
     r = subprocess.run(
         ["sh", str(HARC), *args], env=full, capture_output=True, text=True, timeout=30, check=False
     )
     trace = ha_dir / "trace"
-    return r.returncode, trace.read_text().splitlines() if trace.exists() else []
+    return r.returncode, trace.read_text().splitlines() if trace.exists() else [], r.stderr
+
+
+def fifo(ha_dir: Path) -> str:
+    path = ha_dir / "fifo"
+    return path.read_text() if path.exists() else ""
 
 
 @pytest.mark.parametrize("status", ["up", "active", "ping", "init"])
 def test_a_status_event_that_is_no_death_ends_without_sourcing_anything(ha_dir: Path, status: str) -> None:
-    assert harc(ha_dir, "status", HA_st=status, HA_src="secondary") == (0, [])
+    assert harc(ha_dir, "status", HA_st=status, HA_src="primary")[:2] == (0, [])
+    assert fifo(ha_dir) == ""
 
 
 def test_a_dead_ping_node_ends_without_sourcing_anything(ha_dir: Path) -> None:
-    assert harc(ha_dir, "status", HA_st="dead", HA_src="192.0.2.13", HA_info="ping") == (0, [])
+    assert harc(ha_dir, "status", HA_st="dead", HA_src="192.0.2.13", HA_info="ping")[:2] == (0, [])
+    assert fifo(ha_dir) == ""
 
 
-def test_a_dead_cluster_node_still_runs_rc_d_status(ha_dir: Path) -> None:
-    rc, trace = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+def test_a_dead_group_owner_is_taken_over_without_sourcing_anything(ha_dir: Path) -> None:
+    rc, trace, log = harc(ha_dir, "status", HA_st="dead", HA_src="primary", HA_NICEFAILBACK="yes")
     assert rc == 0
-    assert trace == ["sourced", f"log info: Running {ha_dir}/rc.d/status status", "ran status status st=dead"]
+    assert trace == ["ha_san-aoe-export r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"]
+    assert fifo(ha_dir) == NICE_FAILBACK_MSG
+    assert log.splitlines() == [
+        "info: Taking over resource group ha_san-aoe-export::r0",
+        f"info: Running {ha_dir}/resource.d/ha_san-aoe-export r0 start (harc, before ResourceManager)",
+        f"info: {HARC}: nice_failback: foreign resources acquired",
+        "info: mach_down takeover complete for node primary.",
+    ]
+
+
+def test_a_dead_node_is_matched_whatever_its_case(ha_dir: Path) -> None:
+    (ha_dir / "haresources").write_text("Primary  ha_san-aoe-export::r0   IPaddr2::192.0.2.100/24/eth1\n")
+    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="PRIMARY", HA_NICEFAILBACK="yes")
+    assert (rc, trace) == (
+        0,
+        ["ha_san-aoe-export r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"],
+    )
+
+
+def test_a_dead_node_that_owns_no_group_takes_nothing_but_still_tells_heartbeat(ha_dir: Path) -> None:
+    # The survivor owns the group: it takes it back through ip-request-resp, not here (as mach_down does).
+    rc, trace, log = harc(
+        ha_dir, "status", HA_st="dead", HA_src="secondary", HA_CURHOST="primary", HA_NICEFAILBACK="yes"
+    )
+    assert (rc, trace) == (0, [])
+    assert fifo(ha_dir) == NICE_FAILBACK_MSG
+    assert log.splitlines()[-1] == "info: mach_down takeover complete for node secondary."
+
+
+def test_our_own_death_takes_nothing_and_says_nothing(ha_dir: Path) -> None:
+    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="secondary", HA_NICEFAILBACK="yes")
+    assert (rc, trace, fifo(ha_dir)) == (0, [], "")
+
+
+def test_without_nice_failback_no_message_is_sent(ha_dir: Path) -> None:
+    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary", HA_NICEFAILBACK="no")
+    assert (rc, trace, fifo(ha_dir)) == (
+        0,
+        ["ha_san-aoe-export r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"],
+        "",
+    )
+
+
+def test_an_ok_answer_for_this_node_takes_the_group(ha_dir: Path) -> None:
+    rc, trace, log = harc(
+        ha_dir,
+        "ip-request-resp",
+        HA_ipaddr="ha_san-aoe-export::r0",
+        HA_dest="secondary",
+        HA_ok="OK",
+        HA_weown="yes",
+    )
+    assert (rc, trace) == (
+        0,
+        ["ha_san-aoe-export r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"],
+    )
+    assert log.splitlines()[0] == "received ip-request-resp ha_san-aoe-export::r0 OK yes"
+
+
+@pytest.mark.parametrize(("dest", "ok"), [("primary", "OK"), ("secondary", "no"), ("secondary", "")])
+def test_an_answer_for_another_node_or_not_ok_takes_nothing(ha_dir: Path, dest: str, ok: str) -> None:
+    rc, trace, _ = harc(ha_dir, "ip-request-resp", HA_ipaddr="ha_san-aoe-export::r0", HA_dest=dest, HA_ok=ok)
+    assert (rc, trace) == (0, [])
+
+
+def test_an_answer_without_a_group_runs_the_package_script(ha_dir: Path) -> None:
+    rc, trace, _ = harc(ha_dir, "ip-request-resp")
+    assert rc == 0 and trace[0] == "sourced" and trace[-1] == "ran ip-request-resp ip-request-resp st="
 
 
 def test_other_events_run_their_rc_d_script(ha_dir: Path) -> None:
-    rc, trace = harc(ha_dir, "ip-request", "x")
-    assert rc == 0 and trace[-1] == "ran ip-request ip-request x st="
+    rc, trace, _ = harc(ha_dir, "ip-request", "x")
+    assert rc == 0
+    assert trace == [
+        "sourced",
+        f"log info: Running {ha_dir}/rc.d/ip-request ip-request x",
+        "ran ip-request ip-request x st=",
+    ]
 
 
 def test_a_missing_rc_d_script_is_an_error(ha_dir: Path) -> None:
-    rc, trace = harc(ha_dir, "hb_takeover")
+    rc, trace, _ = harc(ha_dir, "hb_takeover")
     assert rc == 1 and "not executable" in trace[-1]
+
+
+@pytest.mark.parametrize(
+    ("key", "started"),
+    [
+        ("ha_san-aoe-export::r0", "ha_san-aoe-export r0 start"),
+        ("ha_san-aoe-export::r0::extra::x", "ha_san-aoe-export r0 extra x start"),
+        ("192.0.2.100", "IPaddr 192.0.2.100 start"),
+        ("IPaddr::192.0.2.100/24/eth1", "IPaddr 192.0.2.100/24/eth1 start"),
+    ],
+)
+def test_the_first_resource_is_started_with_resource_managers_arguments(
+    ha_dir: Path, key: str, started: str
+) -> None:
+    (ha_dir / "haresources").write_text(f"primary {key} IPaddr2::192.0.2.100/24/eth1\n")
+    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    assert (rc, trace) == (0, [started, f"ResourceManager takegroup {key}"])
+
+
+def test_a_first_resource_without_a_script_is_left_to_resource_manager(ha_dir: Path) -> None:
+    (ha_dir / "haresources").write_text("primary nosuchscript::r0\n")
+    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    assert (rc, trace) == (0, ["ResourceManager takegroup nosuchscript::r0"])
+
+
+def test_a_failed_first_start_still_leaves_the_group_to_resource_manager(ha_dir: Path) -> None:
+    failing = ha_dir / "resource.d" / "ha_san-aoe-export"
+    failing.write_text(f'#!/bin/sh\necho "failed $*" >> "{ha_dir}/trace"\nexit 1\n')
+    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    assert (rc, trace) == (0, ["failed r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"])

@@ -1,0 +1,115 @@
+"""roles/heartbeat/files/ha_san_fence: every power operation answers one line without a newline.
+
+cluster-glue's external plugin runner reads a reset's output with fgets and sleeps 1 s whenever a read
+returns nothing: an empty answer, or one that ends in a newline, adds a second to every takeover.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[3] / "roles" / "heartbeat" / "files" / "ha_san_fence"
+ME = socket.gethostname().split(".")[0]
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    """A plugin configuration with the request-directory device and no ping nodes."""
+    (tmp_path / "requests").mkdir()
+    path = tmp_path / "ha_san-stonith.conf"
+    path.write_text(
+        "HA_SAN_FENCE_DEVICE=file\n"
+        f"HA_SAN_FENCE_REQUEST_DIR={tmp_path / 'requests'}\n"
+        "HA_SAN_FENCE_TIMEOUT=5\n"
+        f"HA_SAN_FENCE_LOG={tmp_path / 'fence.log'}\n"
+    )
+    return path
+
+
+def run(conf: Path, *args: str, hostlist: str = "peer", **env: str) -> subprocess.CompletedProcess[bytes]:
+    full = {"PATH": os.environ["PATH"], "HA_SAN_FENCE_CONF": str(conf), "hostlist": hostlist, **env}
+    return subprocess.run(
+        ["bash", str(PLUGIN), *args], env=full, capture_output=True, timeout=30, check=False
+    )
+
+
+def answer_requests(folder: Path, answer: str) -> threading.Thread:
+    """The power switch helper's part: answer the first request file that appears."""
+
+    def work() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for req in folder.glob("req.*"):
+                if not req.name.endswith(".ans"):
+                    (folder / f"{req.name}.ans").write_text(answer)
+                    return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def assert_one_line_without_newline(out: bytes) -> None:
+    assert out, "an empty answer makes cluster-glue sleep 1 s"
+    assert not out.endswith(b"\n"), "a final newline makes cluster-glue sleep 1 s"
+    assert b"\n" not in out
+
+
+def test_a_successful_reset_answers_one_line_without_a_newline(conf: Path) -> None:
+    helper = answer_requests(conf.parent / "requests", "ok off peer\n")
+    r = run(conf, "reset", "peer", HA_SAN_FENCE_FORCE="1")
+    helper.join()
+    assert r.returncode == 0
+    assert r.stdout == b"reset peer: exit 0"
+    assert_one_line_without_newline(r.stdout)
+
+
+def test_a_failed_reset_answers_one_line_without_a_newline(conf: Path) -> None:
+    helper = answer_requests(conf.parent / "requests", "error no such VM\n")
+    r = run(conf, "reset", "peer", HA_SAN_FENCE_FORCE="1")
+    helper.join()
+    assert r.returncode == 1
+    assert r.stdout == b"reset peer: exit 1"
+
+
+@pytest.mark.parametrize(
+    ("target", "hostlist", "expected"),
+    [
+        ("stranger", "peer", b"refused: stranger is not in hostlist"),
+        (ME, f"peer,{ME}", f"refused: {ME} is this node".encode()),
+    ],
+)
+def test_a_refused_reset_answers_one_line_without_a_newline(
+    conf: Path, target: str, hostlist: str, expected: bytes
+) -> None:
+    r = run(conf, "reset", target, hostlist=hostlist)
+    assert r.returncode == 1
+    assert r.stdout == expected
+    assert_one_line_without_newline(r.stdout)
+
+
+def test_a_reset_the_arbiter_refuses_answers_one_line_without_a_newline(conf: Path) -> None:
+    # Without HA_SAN_FENCE_FORCE the plugin asks cl_status, which is not here: no answer means refuse.
+    r = run(conf, "reset", "peer", PATH="/usr/bin:/bin")
+    assert r.returncode == 1
+    assert r.stdout == b"refused by the arbiter: peer"
+    assert "not dead: not firing" in (conf.parent / "fence.log").read_text()
+
+
+def test_power_on_through_a_request_directory_is_refused_in_one_line(conf: Path) -> None:
+    r = run(conf, "on", "peer")
+    assert r.returncode == 1
+    assert_one_line_without_newline(r.stdout)
+
+
+def test_information_operations_keep_their_lines(conf: Path) -> None:
+    r = run(conf, "gethosts", hostlist="peer, other")
+    assert (r.returncode, r.stdout) == (0, b"peer\nother\n")
