@@ -8,7 +8,7 @@ TIER := scripts/tier.sh
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo lab-build lab-up lab-down drill drill-scorn clean
+.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo lab-build lab-up lab-down drill drill-scorn idle-watch clean
 
 help:
 	@echo "make demo   - set up, build and boot the lab, run site.yml against it, then one crash drill and its report"
@@ -65,6 +65,9 @@ drill: lab-up
 
 drill-scorn: lab-up
 	scripts/drill-scorn-compare.sh
+
+idle-watch: lab-up
+	scripts/idle-watch.sh
 
 lab-down:
 	$(PYTHON) -m lab down

@@ -50,7 +50,7 @@ def test_haresources_has_one_group_owned_by_the_primary(host):
         for ln in host.file("/etc/ha.d/haresources").content_string.splitlines()
         if ln and not ln.startswith("#")
     ]
-    assert lines == ["hbnode1 ha_san-molecule-recorder IPaddr2::172.31.104.100/25/eth0"]
+    assert lines == ["hbnode1 ha_san-molecule-recorder ha_san-service-ip::172.31.104.100/25/eth0"]
 
 
 def test_stonith_plugin_is_installed_and_recognised(host):

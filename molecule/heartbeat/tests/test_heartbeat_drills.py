@@ -118,7 +118,7 @@ def steady_holder() -> str:
 
     wait_for("both nodes active in Heartbeat", both_active, timeout=90, step=0.5)
     found = wait_for("the group on exactly one node", lambda: len(holders()) == 1 and holders(), step=0.5)
-    # Let the group settle (IPaddr2's ARP announcements, ipfail's ping-node count).
+    # Let the group settle (the service IP's ARP announcements, ipfail's ping-node count).
     time.sleep(3)
     return found[0]
 

@@ -49,7 +49,7 @@ PATTERNS = [
     (re.compile(r"ha_san-drbddisk|drbddisk"), None),
     (re.compile(r"drbd \S+: (role|peer|conn|disk|pdsk)\( "), None),
     (re.compile(r"drbd \S+: .*(Split-Brain|split-brain|Resync done|helper command)"), None),
-    (re.compile(r"IPaddr2?.*(192|ip addr|Success|Resource is stopped)"), None),
+    (re.compile(r"IPaddr2?.*(192|ip addr|Success|Resource is stopped)|ha_san-service-ip"), None),
     (re.compile(r"heartbeat.*(Starting|Stopping|Heartbeat shutdown|Initial resource acquisition)"), None),
 ]
 LINE = re.compile(r"^(\d+\.\d+) (\S+) ([^:]+): (.*)$")

@@ -89,7 +89,7 @@ def test_a_dead_group_owner_is_taken_over_without_sourcing_anything(ha_dir: Path
 
 def test_a_dead_node_is_matched_whatever_its_case(ha_dir: Path) -> None:
     (ha_dir / "haresources").write_text("Primary  ha_san-aoe-export::r0   IPaddr2::192.0.2.100/24/eth1\n")
-    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="PRIMARY", HA_NICEFAILBACK="yes")
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="PRIMARY", HA_NICEFAILBACK="yes")
     assert (rc, trace) == (
         0,
         ["ha_san-aoe-export r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"],
@@ -107,12 +107,12 @@ def test_a_dead_node_that_owns_no_group_takes_nothing_but_still_tells_heartbeat(
 
 
 def test_our_own_death_takes_nothing_and_says_nothing(ha_dir: Path) -> None:
-    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="secondary", HA_NICEFAILBACK="yes")
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="secondary", HA_NICEFAILBACK="yes")
     assert (rc, trace, fifo(ha_dir)) == (0, [], "")
 
 
 def test_without_nice_failback_no_message_is_sent(ha_dir: Path) -> None:
-    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary", HA_NICEFAILBACK="no")
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="primary", HA_NICEFAILBACK="no")
     assert (rc, trace, fifo(ha_dir)) == (
         0,
         ["ha_san-aoe-export r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"],
@@ -138,17 +138,19 @@ def test_an_ok_answer_for_this_node_takes_the_group(ha_dir: Path) -> None:
 
 @pytest.mark.parametrize(("dest", "ok"), [("primary", "OK"), ("secondary", "no"), ("secondary", "")])
 def test_an_answer_for_another_node_or_not_ok_takes_nothing(ha_dir: Path, dest: str, ok: str) -> None:
-    rc, trace, _ = harc(ha_dir, "ip-request-resp", HA_ipaddr="ha_san-aoe-export::r0", HA_dest=dest, HA_ok=ok)
+    rc, trace, _log = harc(
+        ha_dir, "ip-request-resp", HA_ipaddr="ha_san-aoe-export::r0", HA_dest=dest, HA_ok=ok
+    )
     assert (rc, trace) == (0, [])
 
 
 def test_an_answer_without_a_group_runs_the_package_script(ha_dir: Path) -> None:
-    rc, trace, _ = harc(ha_dir, "ip-request-resp")
+    rc, trace, _log = harc(ha_dir, "ip-request-resp")
     assert rc == 0 and trace[0] == "sourced" and trace[-1] == "ran ip-request-resp ip-request-resp st="
 
 
 def test_other_events_run_their_rc_d_script(ha_dir: Path) -> None:
-    rc, trace, _ = harc(ha_dir, "ip-request", "x")
+    rc, trace, _log = harc(ha_dir, "ip-request", "x")
     assert rc == 0
     assert trace == [
         "sourced",
@@ -158,7 +160,7 @@ def test_other_events_run_their_rc_d_script(ha_dir: Path) -> None:
 
 
 def test_a_missing_rc_d_script_is_an_error(ha_dir: Path) -> None:
-    rc, trace, _ = harc(ha_dir, "hb_takeover")
+    rc, trace, _log = harc(ha_dir, "hb_takeover")
     assert rc == 1 and "not executable" in trace[-1]
 
 
@@ -175,18 +177,18 @@ def test_the_first_resource_is_started_with_resource_managers_arguments(
     ha_dir: Path, key: str, started: str
 ) -> None:
     (ha_dir / "haresources").write_text(f"primary {key} IPaddr2::192.0.2.100/24/eth1\n")
-    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
     assert (rc, trace) == (0, [started, f"ResourceManager takegroup {key}"])
 
 
 def test_a_first_resource_without_a_script_is_left_to_resource_manager(ha_dir: Path) -> None:
     (ha_dir / "haresources").write_text("primary nosuchscript::r0\n")
-    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
     assert (rc, trace) == (0, ["ResourceManager takegroup nosuchscript::r0"])
 
 
 def test_a_failed_first_start_still_leaves_the_group_to_resource_manager(ha_dir: Path) -> None:
     failing = ha_dir / "resource.d" / "ha_san-aoe-export"
     failing.write_text(f'#!/bin/sh\necho "failed $*" >> "{ha_dir}/trace"\nexit 1\n')
-    rc, trace, _ = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
     assert (rc, trace) == (0, ["failed r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"])
