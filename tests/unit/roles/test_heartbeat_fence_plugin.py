@@ -63,21 +63,14 @@ def assert_one_line_without_newline(out: bytes) -> None:
     assert b"\n" not in out
 
 
-def test_a_successful_reset_answers_one_line_without_a_newline(conf: Path) -> None:
-    helper = answer_requests(conf.parent / "requests", "ok off peer\n")
+@pytest.mark.parametrize(("switch_answer", "rc"), [("ok off peer\n", 0), ("error no such VM\n", 1)])
+def test_a_fired_reset_answers_one_line_without_a_newline(conf: Path, switch_answer: str, rc: int) -> None:
+    helper = answer_requests(conf.parent / "requests", switch_answer)
     r = run(conf, "reset", "peer", HA_SAN_FENCE_FORCE="1")
     helper.join()
-    assert r.returncode == 0
-    assert r.stdout == b"reset peer: exit 0"
+    assert r.returncode == rc
+    assert r.stdout == f"reset peer: exit {rc}".encode()
     assert_one_line_without_newline(r.stdout)
-
-
-def test_a_failed_reset_answers_one_line_without_a_newline(conf: Path) -> None:
-    helper = answer_requests(conf.parent / "requests", "error no such VM\n")
-    r = run(conf, "reset", "peer", HA_SAN_FENCE_FORCE="1")
-    helper.join()
-    assert r.returncode == 1
-    assert r.stdout == b"reset peer: exit 1"
 
 
 @pytest.mark.parametrize(
