@@ -6,7 +6,7 @@ set -uo pipefail
 # shellcheck source=scripts/lib-drill.sh
 . "$(dirname "$0")/lib-drill.sh"
 drill_env
-faults=${DRILL_FAULTS:-crash partition san_unplug switchover}
+faults=${DRILL_FAULTS:-crash partition san_unplug switchover ping_node_down}
 runs=${DRILL_RUNS:-10}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 ansible-playbook site.yml -i inventories/lab || exit 1

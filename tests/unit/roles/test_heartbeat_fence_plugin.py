@@ -106,3 +106,32 @@ def test_power_on_through_a_request_directory_is_refused_in_one_line(conf: Path)
 def test_information_operations_keep_their_lines(conf: Path) -> None:
     r = run(conf, "gethosts", hostlist="peer, other")
     assert (r.returncode, r.stdout) == (0, b"peer\nother\n")
+
+
+def test_a_silent_ping_node_is_given_up_on_after_a_second(conf: Path, tmp_path: Path) -> None:
+    # inetutils' ping (what Heartbeat's package pulls in) lingers 10 s after -c 1 unless told -W; the lab
+    # measured 11 s per silent ping with "-c 1 -w 1" alone. This stand-in behaves like it.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "ping"
+    fake.write_text(
+        "#!/bin/bash\n"
+        f'echo "$*" >> "{tmp_path}/pings"\n'
+        'case " $* " in *" -W 1 "*) sleep 0.2 ;; *) sleep 10 ;; esac\n'
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    with conf.open("a") as fh:
+        fh.write("HA_SAN_FENCE_PING_NODES=192.0.2.13\nHA_SAN_FENCE_ISOLATED_DELAY=0\n")
+    helper = answer_requests(conf.parent / "requests", "ok off peer\n")
+    started = time.monotonic()
+    r = run(conf, "reset", "peer", HA_SAN_FENCE_FORCE="1", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    took = time.monotonic() - started
+    helper.join()
+    pings = (tmp_path / "pings").read_text().splitlines()
+    assert pings and all(p == "-n -c 1 -w 1 -W 1 192.0.2.13" for p in pings), pings
+    assert took < 8, f"the blind check took {took:.1f} s"
+    # blind, without the group: it powers itself off and refuses to shoot the peer
+    assert (r.returncode, r.stdout) == (1, b"refused by the arbiter: peer")
+    requests = [p.read_text() for p in (conf.parent / "requests").glob("req.*") if p.suffix != ".ans"]
+    assert requests == [f"off {ME}\n"], requests

@@ -1,0 +1,77 @@
+"""playbooks/failover_drill.yml and inventories/lab agree on the faults the drill knows.
+
+Every fault the report knows is either a planned move (Heartbeat's own tools) or has an inject and a restore
+command in the lab's inventory; a blind fault is undone inside the drill, before the aoe driver gives up.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+DRILL_PLAYBOOK = REPO / "playbooks" / "failover_drill.yml"
+LAB_VARS = REPO / "inventories" / "lab" / "group_vars" / "all.yml"
+# the aoe driver's aoe_deadsecs in Debian's kernel: a target silent this long fails the device's I/O
+AOE_DEADSECS = 180
+
+
+def _report_faults() -> tuple[str, ...]:
+    spec = importlib.util.spec_from_file_location(
+        "ha_san_report", REPO / "playbooks/files/drill/ha_san_report.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return tuple(mod.FAULTS)
+
+
+def _writer_play_vars() -> dict[str, Any]:
+    plays = yaml.safe_load(DRILL_PLAYBOOK.read_text(encoding="utf-8"))
+    return next(p["vars"] for p in plays if p["hosts"] == "clients[0]")
+
+
+def _lab_commands() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))["drill_fault_commands"]
+
+
+@pytest.mark.parametrize(
+    "fault", [f for f in _report_faults() if f not in _writer_play_vars()["__drill_planned"]]
+)
+def test_the_lab_can_inject_and_undo_every_unplanned_fault(fault: str) -> None:
+    commands = _lab_commands()
+    assert fault in commands, f"inventories/lab sets no drill_fault_commands.{fault}"
+    assert commands[fault].get("inject") and commands[fault].get("restore")
+
+
+def test_the_lab_commands_use_only_the_names_the_drill_defines() -> None:
+    for fault, commands in _lab_commands().items():
+        for cmd in commands.values():
+            names = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", cmd))
+            assert names <= {"victim", "survivor"}, (fault, names)
+
+
+def test_every_blind_fault_is_known_to_the_report_and_undone_by_the_lab() -> None:
+    drill = _writer_play_vars()
+    assert drill["__drill_blind"], "no blind fault: the ping_node_down drill is gone"
+    for fault in drill["__drill_blind"]:
+        assert fault in _report_faults()
+        assert _lab_commands()[fault]["restore"]
+
+
+def test_the_blind_hold_ends_before_the_aoe_driver_fails_the_writes() -> None:
+    hold = int(_writer_play_vars()["drill_blind_hold_s"])
+    # the lab's isolated delay (10 s) plus deadtime and the fence must fit, and the undo (plug) with a margin
+    assert 20 <= hold <= AOE_DEADSECS // 3
+
+
+def test_the_lab_blind_fault_silences_the_ping_node_before_the_partition() -> None:
+    inject = _lab_commands()["ping_node_down"]["inject"]
+    assert inject.index("icmp_echo_ignore_all=1") < inject.index("fault unplug {{ victim }}")
+    restore = _lab_commands()["ping_node_down"]["restore"]
+    assert "icmp_echo_ignore_all=0" in restore and "fault boot {{ survivor }}" in restore
