@@ -263,3 +263,19 @@ def test_a_failed_first_start_still_leaves_the_group_to_resource_manager(ha_dir:
     failing.write_text(f'#!/bin/sh\necho "failed $*" >> "{ha_dir}/trace"\nexit 1\n')
     rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
     assert (rc, trace) == (0, ["failed r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"])
+
+
+def test_a_resource_that_reads_its_input_does_not_swallow_the_next_groups(ha_dir: Path) -> None:
+    greedy = ha_dir / "resource.d" / "ha_san-aoe-export"
+    greedy.write_text(f'#!/bin/sh\ncat >/dev/null\necho "ha_san-aoe-export $*" >> "{ha_dir}/trace"\n')
+    (ha_dir / "haresources").write_text("primary ha_san-aoe-export::r0\nprimary ha_san-aoe-export::r1\n")
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    assert (rc, trace) == (
+        0,
+        [
+            "ha_san-aoe-export r0 start",
+            "ResourceManager takegroup ha_san-aoe-export::r0",
+            "ha_san-aoe-export r1 start",
+            "ResourceManager takegroup ha_san-aoe-export::r1",
+        ],
+    )
