@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,19 @@ def test_a_resource_that_reads_its_input_does_not_swallow_the_next_groups(ha_dir
             "ResourceManager takegroup ha_san-aoe-export::r1",
         ],
     )
+
+
+def test_a_daemon_the_group_starts_does_not_keep_the_lock(ha_dir: Path) -> None:
+    # vblade runs on after its start script: holding the lock, it blocked every later takeover on the node
+    # (Heartbeat stayed "in transition" in the lab until the node was rebooted).
+    daemon = ha_dir / "resource.d" / "ha_san-aoe-export"
+    daemon.write_text(
+        f'#!/bin/sh\necho "ha_san-aoe-export $*" >> "{ha_dir}/trace"\nsleep 60 </dev/null >/dev/null 2>&1 &\n'
+    )
+    assert harc(ha_dir, "status", HA_st="dead", HA_src="primary")[0] == 0
+    started = time.monotonic()
+    rc, trace, _log = harc(
+        ha_dir, "ip-request-resp", HA_ipaddr="ha_san-aoe-export::r0", HA_dest="secondary", HA_ok="OK"
+    )
+    assert rc == 0 and time.monotonic() - started < 10
+    assert trace[-2:] == ["ha_san-aoe-export r0 start", "ResourceManager takegroup ha_san-aoe-export::r0"]
