@@ -11,10 +11,20 @@ the journal since the drill began (``journalctl -o short-unix``), the export sam
 Double export: every sample in which a server ran vblade *and* held the floating MAC counts as "exporting"
 from that sample until the next one (or, for the last sample, half a sampling interval, or until the time
 the node was powered off when it died exporting: fault time for a crash, fence time otherwise). Two servers
-exporting in overlapping intervals (controller clock) is a double export.
+exporting in overlapping intervals (controller clock) is a double export. A powered-off server exports
+nothing: its intervals end at its death, and a sample stamped after it (which only a clock error can make)
+is counted in ``samples_after_death``, not taken as an export.
+
+Clocks: the check compares two servers' clocks, so each node's offset matters. ``--clock-samples FILE``
+holds lines ``<node> <controller time before the read> <node time>``, in the order they were taken, one
+after the other: each node read happened between its line's controller time and the next line's, which
+brackets the node's offset. Measured in the lab: a TCG VM's clock drifts by tens of seconds over hours
+without NTP; a 20 s error made a crash drill report a double export that never happened. The offset used
+is the value inside the tightest bracket closest to 0 (an NTP-synced cluster keeps 0); ``--clock-offset``
+overrides it.
 
 Usage: python3 ha_san_drill_events.py --fault crash --fault-time T --node primary=DIR --node secondary=DIR
-       [--clock-offset primary=0.1] [--victim primary] [--fence-log lab/fence.log]
+       [--clock-samples clock.txt] [--clock-offset primary=0.1] [--victim primary] [--fence-log lab/fence.log]
        --timeline-out timeline.json --facts-out facts.json
 DIR holds journal.txt, exports.log and drbd_state.json (any may be missing).
 """
@@ -113,11 +123,16 @@ def split_brain(journals: dict[str, str], since: float, states: dict[str, dict])
     }
 
 
-def export_intervals(samples: str, offset: float, death: float | None) -> list[tuple[float, float]]:
+def parse_samples(samples: str, offset: float) -> list[tuple[float, bool]]:
+    """The sampler's lines as (controller time, exporting), sorted.
+
+    A line with a NUL byte is skipped whole: a power loss leaves the unflushed tail of the log as zeros, and
+    the text after a run of zeros may be the end of a line whose start was lost (a wrong time).
+    """
     pts: list[tuple[float, bool]] = []
     for raw in samples.splitlines():
         parts = raw.split()
-        if len(parts) != 3:
+        if "\0" in raw or len(parts) != 3:
             continue
         try:
             t = float(parts[0]) - offset
@@ -126,6 +141,17 @@ def export_intervals(samples: str, offset: float, death: float | None) -> list[t
             continue
         pts.append((t, active))
     pts.sort()
+    return pts
+
+
+def export_intervals(
+    samples: str, offset: float, death: float | None
+) -> tuple[list[tuple[float, float]], int]:
+    """When the node exported (controller clock), and how many samples are stamped after its death."""
+    pts = parse_samples(samples, offset)
+    after_death = sum(1 for t, _active in pts if death is not None and t > death)
+    if death is not None:
+        pts = [p for p in pts if p[0] <= death]
     out = []
     for i, (t, active) in enumerate(pts):
         if not active:
@@ -137,7 +163,44 @@ def export_intervals(samples: str, offset: float, death: float | None) -> list[t
         else:
             end = t + 0.25
         out.append((t, end))
+    return out, after_death
+
+
+def clock_brackets(text: str) -> dict[str, tuple[float, float]]:
+    """Per node, the (lowest, highest) offset (node minus controller) consistent with every sample."""
+    rows = []
+    for raw in text.splitlines():
+        parts = raw.split()
+        if len(parts) < 3:
+            continue
+        try:
+            rows.append((parts[0], float(parts[1]), float(parts[2])))
+        except ValueError:
+            continue
+    out: dict[str, tuple[float, float]] = {}
+    for i, (node, sent, read) in enumerate(rows):
+        hi = read - sent
+        lo = read - rows[i + 1][1] if i + 1 < len(rows) else float("-inf")
+        if node in out:
+            old_lo, old_hi = out[node]
+            new = (max(lo, old_lo), min(hi, old_hi))
+            # disagreeing samples (a clock stepped between them): keep the narrower one
+            if new[0] > new[1]:
+                new = min((lo, hi), (old_lo, old_hi), key=lambda b: b[1] - b[0])
+            out[node] = new
+        else:
+            out[node] = (lo, hi)
     return out
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 3) if abs(x) != float("inf") else None
+
+
+def offset_in(bracket: tuple[float, float]) -> float:
+    """The offset inside the bracket closest to 0: synced clocks stay uncorrected."""
+    lo, hi = bracket
+    return round(min(max(0.0, lo), hi), 3)
 
 
 def fence_events(path: str | None, since: float) -> list[dict]:
@@ -166,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--node", action="append", default=[], help="NODE=DIR")
     ap.add_argument(
-        "--clock-offset", action="append", default=[], help="NODE=SECONDS (node minus controller)"
+        "--clock-samples", help="lines '<node> <controller time before> <node time>', in the order taken"
+    )
+    ap.add_argument(
+        "--clock-offset", action="append", default=[], help="NODE=SECONDS (node minus controller); wins"
     )
     ap.add_argument("--victim", help="the server the fault hit")
     ap.add_argument("--fence-log", help="the power switch's log (lab: STATE/fence.log), controller clock")
@@ -174,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--facts-out", required=True)
     a = ap.parse_args(argv)
 
-    offsets = {k: float(v) for k, v in (s.split("=", 1) for s in a.clock_offset)}
+    brackets = clock_brackets(Path(a.clock_samples).read_text()) if a.clock_samples else {}
+    offsets = {n: offset_in(b) for n, b in brackets.items()}
+    offsets.update({k: float(v) for k, v in (s.split("=", 1) for s in a.clock_offset)})
     since = a.since if a.since is not None else a.fault_time - 30
     journals: dict[str, str] = {}
     samples: dict[str, str] = {}
@@ -222,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
             deaths[a.victim] = a.fault_time
         for f in fenced:
             deaths.setdefault(f["node"], f["t"])
-    intervals = {n: export_intervals(s, offsets.get(n, 0.0), deaths.get(n)) for n, s in samples.items()}
+    intervals: dict[str, list[tuple[float, float]]] = {}
+    after_death: dict[str, int] = {}
+    for n, text in samples.items():
+        intervals[n], after_death[n] = export_intervals(text, offsets.get(n, 0.0), deaths.get(n))
     overlaps = []
     nodes = sorted(intervals)
     for i, n1 in enumerate(nodes):
@@ -240,8 +311,11 @@ def main(argv: list[str] | None = None) -> int:
         "double_export": bool(overlaps),
         "double_export_detail": overlaps[:20],
         "export_samples": {n: len(s.splitlines()) for n, s in samples.items()},
+        "samples_after_death": {n: c for n, c in after_death.items() if c},
+        "deaths": deaths,
         "drbd_final": states,
         "clock_offsets": offsets,
+        "clock_brackets": {n: [_finite(lo), _finite(hi)] for n, (lo, hi) in brackets.items()},
     }
     timeline.sort(key=lambda e: e["t"])
     Path(a.timeline_out).write_text(json.dumps(timeline, indent=1) + "\n")

@@ -102,3 +102,72 @@ def test_split_brain_resolved_and_unresolved(tmp_path: Path) -> None:
         tmp_path / "x", "--fault", "partition", "--fault-time", "140", "--node", p, "--node", s
     )
     assert facts["split_brain"]["detected"] and not facts["split_brain"]["resolved"]
+
+
+def test_a_nul_padded_tail_is_not_read_as_samples() -> None:
+    # a power loss leaves the unflushed tail as zeros; what follows a run of zeros may be half a line
+    text = "100.0 1 1\n100.5 1 1\n" + "\0" * 40 + "96181612.3 1 1\n"
+    assert ev.parse_samples(text, 0.0) == [(100.0, True), (100.5, True)]
+
+
+def test_a_crashed_server_exports_nothing_after_its_death() -> None:
+    # its clock ran 20 s ahead: samples stamped after the crash are counted, not taken as exports
+    intervals, after = ev.export_intervals("100.0 1 1\n100.5 1 1\n121.0 1 1\n121.5 1 1\n", 0.0, 101.0)
+    assert intervals == [(100.0, 100.5), (100.5, 101.0)]
+    assert after == 2
+
+
+def test_clock_readings_bracket_each_offset() -> None:
+    # primary 20 s ahead, secondary synced; each read lies between its controller time and the next one's
+    text = (
+        "primary 10.0 30.2\nsecondary 10.5 10.6\nprimary 11.0 31.1\nsecondary 11.3 11.4\nprimary 11.6 31.7\n"
+    )
+    b = ev.clock_brackets(text)
+    assert b["primary"][0] == 31.1 - 11.3 and b["primary"][1] == 31.7 - 11.6
+    assert b["secondary"] == (11.4 - 11.6, 11.4 - 11.3)
+    assert ev.offset_in(b["primary"]) == round(31.1 - 11.3, 3)
+    assert ev.offset_in(b["secondary"]) == 0.0
+
+
+def test_a_drifted_clock_makes_no_double_export_once_measured(tmp_path: Path) -> None:
+    # the 2026-12-02 review drill: the crashed primary's clock ran ~20 s ahead, so its last samples looked
+    # like exports while the survivor had taken over (1796181608.9-1615.2); it was off since the crash
+    p = node_dir(tmp_path, "primary", samples="".join(f"{100 + 20 + i / 2:.1f} 1 1\n" for i in range(10)))
+    s = node_dir(tmp_path, "secondary", JOURNAL, "100.0 0 0\n105.0 0 0\n108.0 1 1\n108.5 1 1\n")
+    args = ["--fault", "crash", "--fault-time", "105.2", "--victim", "primary", "--node", p, "--node", s]
+    _timeline, facts = run(tmp_path, *args)
+    assert facts["samples_after_death"] == {"primary": 10}
+    clock = tmp_path / "clock.txt"
+    clock.write_text("primary 90.0 110.1\nsecondary 90.2 90.3\nprimary 90.4 110.5\nsecondary 90.6 90.6\n")
+    _timeline, facts = run(tmp_path, *args, "--clock-samples", str(clock))
+    assert facts["clock_offsets"] == {"primary": 19.9, "secondary": 0.0}
+    assert facts["double_export"] is False and facts["samples_after_death"] == {}
+
+
+def test_a_real_overlap_is_still_a_double_export_with_measured_clocks(tmp_path: Path) -> None:
+    # the victim (5 s behind) exported until it was fenced at 110 (controller); the survivor took over at 108
+    p = node_dir(tmp_path, "primary", samples="95.0 1 1\n95.5 1 1\n")
+    j = JOURNAL.replace(
+        "104.0 secondary heartbeat[12]: info: node primary now reset.",
+        "110.0 secondary heartbeat[12]: info: node primary now reset.",
+    )
+    s = node_dir(tmp_path, "secondary", j, "100.0 0 0\n108.0 1 1\n108.5 1 1\n")
+    clock = tmp_path / "clock.txt"
+    clock.write_text("primary 90.0 85.1\nsecondary 90.2 90.3\nprimary 90.4 85.5\nsecondary 90.6 90.6\n")
+    _timeline, facts = run(
+        tmp_path,
+        "--fault",
+        "partition",
+        "--fault-time",
+        "100.2",
+        "--victim",
+        "primary",
+        "--node",
+        p,
+        "--node",
+        s,
+        "--clock-samples",
+        str(clock),
+    )
+    assert facts["clock_offsets"]["primary"] == -4.9
+    assert facts["double_export"] is True
