@@ -75,3 +75,6 @@ def test_the_lab_blind_fault_silences_the_ping_node_before_the_partition() -> No
     assert inject.index("icmp_echo_ignore_all=1") < inject.index("fault unplug {{ victim }}")
     restore = _lab_commands()["ping_node_down"]["restore"]
     assert "icmp_echo_ignore_all=0" in restore and "fault boot {{ survivor }}" in restore
+    # a fenced holder is booted too, and the ping node is restored whatever the cable step did
+    assert "fault boot {{ victim }}" in restore
+    assert restore.index("; v=$?;") < restore.index("icmp_echo_ignore_all=0")
