@@ -18,9 +18,9 @@ is counted in ``samples_after_death``, not taken as an export.
 Clocks: the check compares two servers' clocks, so each node's offset matters. ``--clock-samples FILE``
 holds lines ``<node> <controller time before the read> <node time>``, in the order they were taken, one
 after the other: each node read happened between its line's controller time and the next line's, which
-brackets the node's offset. Measured in the lab: a TCG VM's clock drifts by tens of seconds over hours
-without NTP; a 20 s error made a crash drill report a double export that never happened. The offset used
-is the value inside the tightest bracket closest to 0 (an NTP-synced cluster keeps 0); ``--clock-offset``
+brackets the node's offset (a lab VM takes the host's clock at boot to the second: -1.2 to +0.6 s
+measured; a server without NTP can be off by much more). The offset used is the value inside the
+tightest bracket closest to 0 (an NTP-synced cluster keeps 0); ``--clock-offset``
 overrides it.
 
 Usage: python3 ha_san_drill_events.py --fault crash --fault-time T --node primary=DIR --node secondary=DIR
@@ -312,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
         "double_export_detail": overlaps[:20],
         "export_samples": {n: len(s.splitlines()) for n, s in samples.items()},
         "samples_after_death": {n: c for n, c in after_death.items() if c},
+        # first and last sample per node (controller clock): a report that claims an overlap shows its ground
+        "export_spans": {
+            n: [round(pts[0][0], 3), round(pts[-1][0], 3)]
+            for n, text in samples.items()
+            if (pts := parse_samples(text, offsets.get(n, 0.0)))
+        },
         "deaths": deaths,
         "drbd_final": states,
         "clock_offsets": offsets,

@@ -130,8 +130,8 @@ def test_clock_readings_bracket_each_offset() -> None:
 
 
 def test_a_drifted_clock_makes_no_double_export_once_measured(tmp_path: Path) -> None:
-    # the 2026-12-02 review drill: the crashed primary's clock ran ~20 s ahead, so its last samples looked
-    # like exports while the survivor had taken over (1796181608.9-1615.2); it was off since the crash
+    # the crashed primary's clock ran 20 s ahead, so its last samples looked like exports while the survivor
+    # had taken over (one way to get the overlap a review drill saw on 2026-12-02); it was off after the crash
     p = node_dir(tmp_path, "primary", samples="".join(f"{100 + 20 + i / 2:.1f} 1 1\n" for i in range(10)))
     s = node_dir(tmp_path, "secondary", JOURNAL, "100.0 0 0\n105.0 0 0\n108.0 1 1\n108.5 1 1\n")
     args = ["--fault", "crash", "--fault-time", "105.2", "--victim", "primary", "--node", p, "--node", s]
@@ -142,6 +142,7 @@ def test_a_drifted_clock_makes_no_double_export_once_measured(tmp_path: Path) ->
     _timeline, facts = run(tmp_path, *args, "--clock-samples", str(clock))
     assert facts["clock_offsets"] == {"primary": 19.9, "secondary": 0.0}
     assert facts["double_export"] is False and facts["samples_after_death"] == {}
+    assert facts["export_spans"]["primary"] == [100.1, 104.6]
 
 
 def test_a_real_overlap_is_still_a_double_export_with_measured_clocks(tmp_path: Path) -> None:
