@@ -44,6 +44,12 @@ JOURNAL = """\
 107.0 secondary ansible-ansible.legacy.command[13]: Invoked with drbdadm role r0
 """
 
+# the same, with the victim fenced only at 110
+JOURNAL_FENCED_AT_110 = JOURNAL.replace(
+    "104.0 secondary heartbeat[12]: info: node primary now reset.",
+    "110.0 secondary heartbeat[12]: info: node primary now reset.",
+)
+
 
 def test_crash_clean(tmp_path: Path) -> None:
     p = node_dir(tmp_path, "primary", samples="100.0 1 1\n100.5 1 1\n")
@@ -62,11 +68,7 @@ def test_crash_clean(tmp_path: Path) -> None:
 def test_double_export_when_the_victim_still_exported(tmp_path: Path) -> None:
     # partition: the victim kept exporting until it was fenced at 110, the survivor exported from 108
     p = node_dir(tmp_path, "primary", samples="100.0 1 1\n100.5 1 1\n")
-    j = JOURNAL.replace(
-        "104.0 secondary heartbeat[12]: info: node primary now reset.",
-        "110.0 secondary heartbeat[12]: info: node primary now reset.",
-    )
-    s = node_dir(tmp_path, "secondary", j, "100.0 0 0\n108.0 1 1\n108.5 1 1\n")
+    s = node_dir(tmp_path, "secondary", JOURNAL_FENCED_AT_110, "100.0 0 0\n108.0 1 1\n108.5 1 1\n")
     _timeline, facts = run(
         tmp_path,
         "--fault",
@@ -148,11 +150,7 @@ def test_a_drifted_clock_makes_no_double_export_once_measured(tmp_path: Path) ->
 def test_a_real_overlap_is_still_a_double_export_with_measured_clocks(tmp_path: Path) -> None:
     # the victim (5 s behind) exported until it was fenced at 110 (controller); the survivor took over at 108
     p = node_dir(tmp_path, "primary", samples="95.0 1 1\n95.5 1 1\n")
-    j = JOURNAL.replace(
-        "104.0 secondary heartbeat[12]: info: node primary now reset.",
-        "110.0 secondary heartbeat[12]: info: node primary now reset.",
-    )
-    s = node_dir(tmp_path, "secondary", j, "100.0 0 0\n108.0 1 1\n108.5 1 1\n")
+    s = node_dir(tmp_path, "secondary", JOURNAL_FENCED_AT_110, "100.0 0 0\n108.0 1 1\n108.5 1 1\n")
     clock = tmp_path / "clock.txt"
     clock.write_text("primary 90.0 85.1\nsecondary 90.2 90.3\nprimary 90.4 85.5\nsecondary 90.6 90.6\n")
     _timeline, facts = run(
