@@ -48,11 +48,13 @@ molecule: venv docker
 lab-test: venv host-deps
 	$(TIER) lab $(BIN)/pytest -v -rP --durations=0 -m lab tests/integration
 
+# The images build in the background while lint, sanity and unit run (scripts/prebuild-images.sh).
 test: venv host-deps
-	@rm -f $(CURDIR)/.tiers.log
+	@rm -f $(CURDIR)/.tiers.log; mkdir -p $(CURDIR)/tests/output
 	@export HA_SAN_TIER_LOG=$(CURDIR)/.tiers.log; rc=0; \
+	scripts/prebuild-images.sh $(CURDIR)/tests/output > $(CURDIR)/tests/output/prebuild.log 2>&1 & pre=$$!; \
 	for t in lint sanity unit molecule lab-test; do $(MAKE) --no-print-directory $$t || rc=1; done; \
-	echo; echo "===== summary ====="; cat $(CURDIR)/.tiers.log; exit $$rc
+	wait $$pre; echo; echo "===== summary ====="; cat $(CURDIR)/tests/output/prebuild.log $(CURDIR)/.tiers.log; exit $$rc
 
 lab-build: venv host-deps
 	$(PYTHON) -m lab build

@@ -23,12 +23,16 @@ hash=$(printf '%s' "$recipe" | sha256sum | cut -c1-12)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ha_san/containers
 tarball=$cache/$release$suffix-$hash.tar
 
+# One build per image at a time: `make test` starts the builds early in the background (scripts/prebuild-images.sh),
+# and the molecule tier's own call must wait for that build instead of starting a second one.
+mkdir -p "$cache"
+exec 9>"$cache/.lock$suffix"
+flock -n 9 || { echo "another build of $image holds $cache/.lock$suffix; waiting for it"; flock 9; }
 if [ "$(docker image inspect -f '{{ index .Config.Labels "ha_san.recipe" }}' "$image" 2>/dev/null)" = "$hash" ]; then
   echo "container image $image is current (recipe $hash)"; exit 0
 fi
 if [ ! -f "$tarball" ]; then
   command -v debootstrap >/dev/null || { echo "debootstrap missing: run scripts/host-deps.sh" >&2; exit 1; }
-  mkdir -p "$cache"
   root=$(mktemp -d "$cache/rootfs.XXXXXX")
   trap 'rm -rf "$root"' EXIT
   echo "debootstrap $release into $root (about 1.5 min)"

@@ -147,6 +147,59 @@ def test_harc_takes_over_from_a_dead_node_as_the_package_mach_down_does(host, de
         assert (calls, started) == ("", "")
 
 
+@pytest.mark.parametrize("name", ["req_resource", "ResourceManager"])
+def test_the_package_takeover_scripts_are_diverted_and_kept_whole(host, name):
+    path = f"/usr/share/heartbeat/{name}"
+    assert f"diversion of {path} to {path}.distrib by ha-san-aoe" in host.check_output("dpkg-divert --list")
+    sums = host.file("/var/lib/dpkg/info/heartbeat.md5sums").content_string.splitlines()
+    package_md5 = next(ln.split()[0] for ln in sums if ln.endswith(f" usr/share/heartbeat/{name}"))
+    assert host.check_output(f"md5sum {path}.distrib").split()[0] == package_md5
+    lean = host.file(path)
+    assert "Managed by ha_san.aoe.heartbeat" in lean.content_string
+    assert (lean.user, lean.mode) == ("root", 0o755)
+
+
+@pytest.mark.parametrize("node", ["hbnode1", "hbnode2", "HBNODE1", "hbnode"])
+def test_lean_listkeys_answers_as_the_package_script(host, node):
+    env = "env HA_DIR=/etc/ha.d"
+    lean = host.run(f"{env} /usr/share/heartbeat/ResourceManager listkeys {node}")
+    package = host.run(f"{env} /usr/share/heartbeat/ResourceManager.distrib listkeys {node} 2>/dev/null")
+    assert (lean.rc, lean.stdout) == (package.rc, package.stdout)
+    # hbnode1 is the first of heartbeat_cluster_hosts: the group's home in haresources
+    assert lean.stdout == ("ha_san-molecule-recorder\n" if node.lower() == "hbnode1" else "")
+
+
+# A resource whose status the test sets: running (req_resource must not ask) or stopped (it must).
+PROBE = """#!/bin/sh
+case "$1" in status) cat "$HA_SAN_TEST_DIR/status"; exit 0 ;; esac
+exit 1
+"""
+
+
+def _req_resource_by(host, script: str, status: str) -> tuple[int, str]:
+    d = f"/tmp/ha_san-req-resource-{script}"
+    host.check_output(f"rm -rf {d} && mkdir -p {d} && echo '{status}' > {d}/status")
+    host.check_output(
+        f"cat > {d}/ha_san-molecule-probe <<'EOF'\n{PROBE}EOF\nchmod 755 {d}/ha_san-molecule-probe"
+    )
+    env = (
+        f"HA_SAN_TEST_DIR={d} HA_RESOURCEDIR={d} HA_FIFO={d}/fifo "
+        "HA_DIR=/etc/ha.d HA_FUNCS=/etc/ha.d/shellfuncs "
+        "HA_NOARCHBIN=/usr/share/heartbeat HA_CURHOST=$(uname -n) HA_NICEFAILBACK=yes HA_LOGFACILITY=none"
+    )
+    r = host.run(f"env {env} /usr/share/heartbeat/{script} ha_san-molecule-probe::r0 2>/dev/null")
+    return r.rc, host.check_output(f"cat {d}/fifo 2>/dev/null || true")
+
+
+@pytest.mark.parametrize("status", ["r0 is running", "r0 is not running", "stopped"])
+def test_lean_req_resource_tells_heartbeat_what_the_package_script_does(host, status):
+    lean = _req_resource_by(host, "req_resource", status)
+    assert lean == _req_resource_by(host, "req_resource.distrib", status)
+    name = host.check_output("uname -n")
+    asked = f">>>\nt=ip-request-resp\ndest={name}\nipaddr=ha_san-molecule-probe::r0\nweown=yes\nok=OK\n<<<"
+    assert lean == (0, "" if status == "r0 is running" else asked)
+
+
 @pytest.mark.parametrize("path", ["/lib/drbd/drbdsetup-84", "/usr/sbin/drbdmeta"])
 def test_dopd_may_run_the_drbd_tools(host, path):
     assert f"root haclient 4750 {path}" in host.check_output("dpkg-statoverride --list")
