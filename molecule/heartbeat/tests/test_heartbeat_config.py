@@ -159,14 +159,17 @@ def test_the_package_takeover_scripts_are_diverted_and_kept_whole(host, name):
     assert (lean.user, lean.mode) == ("root", 0o755)
 
 
-@pytest.mark.parametrize("node", ["hbnode1", "hbnode2", "HBNODE1", "hbnode"])
-def test_lean_listkeys_answers_as_the_package_script(host, node):
+@pytest.mark.parametrize(
+    "args", ["listkeys hbnode1", "listkeys hbnode2", "listkeys HBNODE1", "listkeys hbnode", "allkeys"]
+)
+def test_lean_resource_manager_lists_keys_as_the_package_script(host, args):
     env = "env HA_DIR=/etc/ha.d"
-    lean = host.run(f"{env} /usr/share/heartbeat/ResourceManager listkeys {node}")
-    package = host.run(f"{env} /usr/share/heartbeat/ResourceManager.distrib listkeys {node} 2>/dev/null")
+    lean = host.run(f"{env} /usr/share/heartbeat/ResourceManager {args}")
+    package = host.run(f"{env} /usr/share/heartbeat/ResourceManager.distrib {args} 2>/dev/null")
     assert (lean.rc, lean.stdout) == (package.rc, package.stdout)
     # hbnode1 is the first of heartbeat_cluster_hosts: the group's home in haresources
-    assert lean.stdout == ("ha_san-molecule-recorder\n" if node.lower() == "hbnode1" else "")
+    owns = args in ("listkeys hbnode1", "listkeys HBNODE1", "allkeys")
+    assert lean.stdout == ("ha_san-molecule-recorder\n" if owns else "")
 
 
 # A resource whose status the test sets: running (req_resource must not ask) or stopped (it must).

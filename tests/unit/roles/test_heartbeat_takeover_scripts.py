@@ -97,6 +97,16 @@ def test_listkeys_of_a_continued_line_goes_to_the_package_script(ha_dir: Path) -
     )
 
 
+def test_allkeys_prints_the_key_of_every_group(ha_dir: Path) -> None:
+    (ha_dir / "haresources").write_text("primary one::a two\n# secondary not-a-group\nSecondary three\n")
+    assert run(ha_dir, "ResourceManager", "allkeys")[:3] == (0, "one::a\nthree\n", [])
+
+
+def test_allkeys_of_a_continued_line_goes_to_the_package_script(ha_dir: Path) -> None:
+    (ha_dir / "haresources").write_text("primary one \\\n  two\n")
+    assert run(ha_dir, "ResourceManager", "allkeys")[2] == ["ResourceManager.distrib allkeys"]
+
+
 @pytest.mark.parametrize("pattern", [".*", "prim.*", ""])
 def test_listkeys_of_a_pattern_goes_to_the_package_script(ha_dir: Path, pattern: str) -> None:
     assert run(ha_dir, "ResourceManager", "listkeys", pattern)[2] == [
@@ -110,7 +120,9 @@ def test_listkeys_of_a_pattern_goes_to_the_package_script(ha_dir: Path, pattern:
         ["takegroup", "ha_san-aoe-export::r0"],
         ["givegroup", "ha_san-aoe-export::r0"],
         ["status", "ha_san-aoe-export::r0"],
-        ["allkeys"],
+        ["allkeys", "extra"],
+        ["ourkeys"],
+        ["otherkeys"],
         ["listkeys"],
         ["listkeys", "primary", "extra"],
     ],
