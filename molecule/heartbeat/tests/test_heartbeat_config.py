@@ -172,9 +172,10 @@ def test_lean_resource_manager_lists_keys_as_the_package_script(host, args):
     assert lean.stdout == ("ha_san-molecule-recorder\n" if owns else "")
 
 
-# A resource whose status the test sets: running (req_resource must not ask) or stopped (it must).
+# A resource whose status the test sets: running (req_resource must not ask) or stopped (it must). Its
+# status call is `ha_san-molecule-probe r0 status`: the key's argument comes first.
 PROBE = """#!/bin/sh
-case "$1" in status) cat "$HA_SAN_TEST_DIR/status"; exit 0 ;; esac
+case "$*" in *status) cat "$HA_SAN_TEST_DIR/status"; exit 0 ;; esac
 exit 1
 """
 

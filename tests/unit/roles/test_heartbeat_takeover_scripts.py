@@ -133,15 +133,15 @@ def test_every_other_call_runs_the_package_script(ha_dir: Path, args: list[str])
 
 def test_req_resource_asks_heartbeat_for_a_group_that_does_not_run_here(ha_dir: Path) -> None:
     resource(ha_dir, "ha_san-aoe-export", "r0: not exported", rc=3)
-    rc, _, trace, fifo = run(ha_dir, "req_resource", "ha_san-aoe-export::r0", HA_NICEFAILBACK="yes")
-    assert (rc, trace, fifo) == (0, ["ha_san-aoe-export r0 status"], ASK_MESSAGE)
+    rc, out, trace, fifo = run(ha_dir, "req_resource", "ha_san-aoe-export::r0", HA_NICEFAILBACK="yes")
+    assert (rc, out, trace, fifo) == (0, "", ["ha_san-aoe-export r0 status"], ASK_MESSAGE)
 
 
 @pytest.mark.parametrize("words", ["ha_san-aoe-export r0 is running", "OK", "Running"])
 def test_req_resource_ends_when_the_group_already_runs_here(ha_dir: Path, words: str) -> None:
     resource(ha_dir, "ha_san-aoe-export", words)
-    rc, _, trace, fifo = run(ha_dir, "req_resource", "ha_san-aoe-export::r0", HA_NICEFAILBACK="yes")
-    assert (rc, trace, fifo) == (0, ["ha_san-aoe-export r0 status"], "")
+    rc, out, trace, fifo = run(ha_dir, "req_resource", "ha_san-aoe-export::r0", HA_NICEFAILBACK="yes")
+    assert (rc, out, trace, fifo) == (0, "", ["ha_san-aoe-export r0 status"], "")
 
 
 @pytest.mark.parametrize("words", ["r0 is not running", "Not  Running", "stopped"])
@@ -177,16 +177,16 @@ def test_req_resource_for_a_key_without_a_script_still_asks(ha_dir: Path) -> Non
 def test_req_resource_without_nice_failback_runs_the_package_script(ha_dir: Path) -> None:
     # auto_failback on: the package's script asks the other node first; that path is not the role's
     resource(ha_dir, "ha_san-aoe-export", "stopped", rc=3)
-    rc, _, trace, fifo = run(ha_dir, "req_resource", "ha_san-aoe-export::r0")
-    assert (rc, trace, fifo) == (0, ["req_resource.distrib ha_san-aoe-export::r0"], "")
+    rc, out, trace, fifo = run(ha_dir, "req_resource", "ha_san-aoe-export::r0")
+    assert (rc, out, trace, fifo) == (0, "", ["req_resource.distrib ha_san-aoe-export::r0"], "")
 
 
 @pytest.mark.parametrize(("key", "env"), [("", {}), ("ha_san-aoe-export::r0", {"HA_CURHOST": ""})])
 def test_req_resource_leaves_what_it_cannot_name_to_the_package_script(
     ha_dir: Path, key: str, env: dict[str, str]
 ) -> None:
-    rc, _, trace, fifo = run(ha_dir, "req_resource", key, HA_NICEFAILBACK="yes", **env)
-    assert (rc, trace, fifo) == (0, [f"req_resource.distrib {key}"], "")
+    rc, out, trace, fifo = run(ha_dir, "req_resource", key, HA_NICEFAILBACK="yes", **env)
+    assert (rc, out, trace, fifo) == (0, "", [f"req_resource.distrib {key}"], "")
 
 
 @pytest.mark.parametrize("name", ["req_resource", "ResourceManager"])
