@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 FILES = Path(__file__).resolve().parents[3] / "roles" / "heartbeat" / "files"
 HARESOURCES = (
@@ -196,3 +197,36 @@ def test_the_lean_scripts_source_nothing(name: str) -> None:
         ln for ln in text.splitlines(keepends=True) if not ln.lstrip().startswith("#")
     )
     assert not any(ln.lstrip().startswith(". ") for ln in text.splitlines())
+
+
+def _divert_task_shell(tmp_path: Path, name: str) -> subprocess.CompletedProcess[str]:
+    """The first task of tasks/takeover_scripts.yml for NAME in TMP_PATH; dpkg-divert records its call."""
+    tasks = yaml.safe_load((FILES.parent / "tasks" / "takeover_scripts.yml").read_text())
+    cmd = tasks[0]["ansible.builtin.shell"]["cmd"].replace("{{ item }}", name)
+    cmd = cmd.replace("/usr/share/heartbeat/", f"{tmp_path}/")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "dpkg-divert").write_text(f'#!/bin/sh\necho "$*" >> "{tmp_path}/diverted"\n')
+    (bin_dir / "dpkg-divert").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return subprocess.run(["sh", "-c", cmd], env=env, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_the_divert_task_sets_the_package_script_aside_whole(tmp_path: Path) -> None:
+    (tmp_path / "req_resource").write_text("#!/bin/sh\n# the package's\n")
+    r = _divert_task_shell(tmp_path, "req_resource")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "req_resource.distrib").read_text() == "#!/bin/sh\n# the package's\n"
+    assert (tmp_path / "diverted").read_text() == (
+        f"--package ha-san-aoe --divert {tmp_path}/req_resource.distrib --add {tmp_path}/req_resource\n"
+    )
+
+
+def test_the_divert_task_refuses_to_take_the_role_script_for_the_package_one(tmp_path: Path) -> None:
+    # the lean script would then run itself for every call it passes on
+    (tmp_path / "ResourceManager").write_text((FILES / "ResourceManager").read_text())
+    r = _divert_task_shell(tmp_path, "ResourceManager")
+    assert r.returncode == 1
+    assert "apt-get install --reinstall heartbeat" in r.stderr
+    assert not (tmp_path / "ResourceManager.distrib").exists()
+    assert not (tmp_path / "diverted").exists()
