@@ -108,6 +108,14 @@ def test_allkeys_of_a_continued_line_goes_to_the_package_script(ha_dir: Path) ->
     assert run(ha_dir, "ResourceManager", "allkeys")[2] == ["ResourceManager.distrib allkeys"]
 
 
+@pytest.mark.parametrize("args", [["listkeys", "primary"], ["allkeys"]])
+def test_a_continued_line_after_a_group_still_goes_to_the_package_script_unanswered(
+    ha_dir: Path, args: list[str]
+) -> None:
+    (ha_dir / "haresources").write_text("primary one\nsecondary two \\\n  three\n")
+    assert run(ha_dir, "ResourceManager", *args)[:3] == (0, "", [f"ResourceManager.distrib {' '.join(args)}"])
+
+
 @pytest.mark.parametrize("pattern", [".*", "prim.*", ""])
 def test_listkeys_of_a_pattern_goes_to_the_package_script(ha_dir: Path, pattern: str) -> None:
     assert run(ha_dir, "ResourceManager", "listkeys", pattern)[2] == [
