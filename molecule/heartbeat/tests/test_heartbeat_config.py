@@ -204,6 +204,48 @@ def test_lean_req_resource_tells_heartbeat_what_the_package_script_does(host, st
     assert lean == (0, "" if status == "r0 is running" else asked)
 
 
+# Stand-ins for the group's two resources, under their haresources names: each call is recorded; status
+# answers from a file the test writes ("running" or "stopped").
+STAND_IN = """#!/bin/sh
+echo "${0##*/} $*" >> "$HA_SAN_TEST_DIR/calls"
+case "$*" in *status) cat "$HA_SAN_TEST_DIR/status.${0##*/}"; exit 0 ;; esac
+exit 0
+"""
+GROUP_NAMES = ("ha_san-molecule-recorder", "ha_san-service-ip")
+
+
+def _group_call_by(host, script: str, call: str, running: tuple[str, ...]) -> tuple[int, list[str]]:
+    d = f"/tmp/ha_san-group-{script}"
+    host.check_output(f"rm -rf {d} && mkdir -p {d}")
+    for name in GROUP_NAMES:
+        status = "running" if name in running else "stopped"
+        host.check_output(f"cat > {d}/{name} <<'EOF'\n{STAND_IN}EOF\nchmod 755 {d}/{name}")
+        host.check_output(f"echo {status} > {d}/status.{name}")
+    env = f"HA_SAN_TEST_DIR={d} HA_RESOURCEDIR={d} HA_DIR=/etc/ha.d HA_DEBUGLOG={d}/debug HA_LOGFACILITY=none"
+    r = host.run(f"env {env} /usr/share/heartbeat/{script} {call} ha_san-molecule-recorder")
+    return r.rc, host.check_output(f"cat {d}/calls 2>/dev/null || true").splitlines()
+
+
+REC, IP = "ha_san-molecule-recorder", "ha_san-service-ip 172.31.104.100/25/eth0"
+
+
+# The real haresources, the package's script and the role's, each on its own stand-ins: the same calls in the
+# same order. A failed start is left out: the package's script then asks Heartbeat for a standby 30 s later.
+@pytest.mark.parametrize(
+    ("call", "running", "calls"),
+    [
+        ("takegroup", (), [f"{REC} status", f"{REC} start", f"{IP} status", f"{IP} start"]),
+        ("takegroup", (REC,), [f"{REC} status", f"{IP} status", f"{IP} start"]),
+        ("takegroup", GROUP_NAMES, [f"{REC} status", f"{IP} status"]),
+        ("givegroup", GROUP_NAMES, [f"{IP} stop", f"{REC} stop"]),
+    ],
+)
+def test_lean_resource_manager_runs_a_group_as_the_package_script(host, call, running, calls):
+    lean = _group_call_by(host, "ResourceManager", call, running)
+    assert lean == _group_call_by(host, "ResourceManager.distrib", call, running)
+    assert lean == (0, calls)
+
+
 @pytest.mark.parametrize("path", ["/lib/drbd/drbdsetup-84", "/usr/sbin/drbdmeta"])
 def test_dopd_may_run_the_drbd_tools(host, path):
     assert f"root haclient 4750 {path}" in host.check_output("dpkg-statoverride --list")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-HARC = Path(__file__).resolve().parents[3] / "roles" / "heartbeat" / "files" / "harc"
+FILES = Path(__file__).resolve().parents[3] / "roles" / "heartbeat" / "files"
+HARC = FILES / "harc"
 NICE_FAILBACK_MSG = ">>>\nt=resource\nrsc_hold=foreign\ninfo=mach_down\n<<<\n"
 
 
@@ -49,6 +50,7 @@ def harc(ha_dir: Path, *args: str, **env: str) -> tuple[int, list[str], str]:
         "HA_FIFO": str(ha_dir / "fifo"),
         "HA_CURHOST": "secondary",
         "HA_LOGFACILITY": "none",
+        "HA_SAN_FUNCTIONS": str(FILES / "resource_functions.sh"),
         **env,
     }
     r = subprocess.run(
@@ -156,6 +158,19 @@ def test_other_events_run_their_rc_d_script(ha_dir: Path) -> None:
         "sourced",
         f"log info: Running {ha_dir}/rc.d/ip-request ip-request x",
         "ran ip-request ip-request x st=",
+    ]
+
+
+def test_without_the_roles_functions_a_death_takes_the_package_way(ha_dir: Path) -> None:
+    # a half-installed role: slower, but rc.d/status and the package's mach_down still take the group
+    rc, trace, _log = harc(
+        ha_dir, "status", HA_st="dead", HA_src="primary", HA_SAN_FUNCTIONS=str(ha_dir / "no-such-file")
+    )
+    assert rc == 0
+    assert trace == [
+        "sourced",
+        f"log info: Running {ha_dir}/rc.d/status status",
+        "ran status status st=dead",
     ]
 
 

@@ -45,6 +45,7 @@ def run(ha_dir: Path, name: str, *args: str, **env: str) -> tuple[int, str, list
         "HA_CURHOST": "primary",
         "HA_SAN_REQ_RESOURCE_DISTRIB": str(ha_dir / "req_resource.distrib"),
         "HA_SAN_RESOURCE_MANAGER_DISTRIB": str(ha_dir / "ResourceManager.distrib"),
+        "HA_SAN_FUNCTIONS": str(FILES / "resource_functions.sh"),
         **env,
     }
     r = subprocess.run(
@@ -126,9 +127,9 @@ def test_listkeys_of_a_pattern_goes_to_the_package_script(ha_dir: Path, pattern:
 @pytest.mark.parametrize(
     "args",
     [
-        ["takegroup", "ha_san-aoe-export::r0"],
-        ["givegroup", "ha_san-aoe-export::r0"],
         ["status", "ha_san-aoe-export::r0"],
+        ["takegroup"],
+        ["givegroup", "ha_san-aoe-export::r0", "extra"],
         ["allkeys", "extra"],
         ["ourkeys"],
         ["otherkeys"],
@@ -138,6 +139,152 @@ def test_listkeys_of_a_pattern_goes_to_the_package_script(ha_dir: Path, pattern:
 )
 def test_every_other_call_runs_the_package_script(ha_dir: Path, args: list[str]) -> None:
     assert run(ha_dir, "ResourceManager", *args)[2] == [f"ResourceManager.distrib {' '.join(args)}"]
+
+
+GROUP = "primary ha_san-aoe-export::r0 ha_san-service-ip::192.0.2.100/24/eth1"
+EXPORT, SERVICE_IP = "ha_san-aoe-export r0", "ha_san-service-ip 192.0.2.100/24/eth1"
+
+
+def group_resource(ha_dir: Path, name: str, running: bool = False, fail: str = "") -> None:
+    """A resource script that records each call, answers status as an LSB script does and fails FAIL."""
+    script = ha_dir / "resource.d" / name
+    script.write_text(
+        f'#!/bin/sh\necho "{name} $*" >> "{ha_dir}/trace"\necho "{name} says $*"\n'
+        f'case "$2" in status) {"echo running; exit 0" if running else "echo stopped; exit 3"} ;; '
+        f"{fail or 'none'}) exit 1 ;; esac\nexit 0\n"
+    )
+    script.chmod(0o755)
+
+
+def group_call(ha_dir: Path, *args: str) -> tuple[int, str, list[str], str]:
+    """ResourceManager ARGS with a debug log: exit code, stdout, the scripts' calls, the debug log."""
+    debug = ha_dir / "debug.log"
+    rc, out, trace, _fifo = run(
+        ha_dir, "ResourceManager", *args, HA_DEBUGLOG=str(debug), HA_LOGFACILITY="none"
+    )
+    return rc, out, trace, debug.read_text() if debug.exists() else ""
+
+
+def test_takegroup_starts_each_resource_that_does_not_run_left_to_right(ha_dir: Path) -> None:
+    group_resource(ha_dir, "ha_san-aoe-export")
+    group_resource(ha_dir, "ha_san-service-ip")
+    rc, out, trace, debug = group_call(ha_dir, "takegroup", "ha_san-aoe-export::r0")
+    assert (rc, out) == (0, "")
+    assert trace == [f"{EXPORT} status", f"{EXPORT} start", f"{SERVICE_IP} status", f"{SERVICE_IP} start"]
+    # the package's log lines; the scripts' output in the debug log, as the package's script sends it
+    assert debug.splitlines() == [
+        f"info: Acquiring resource group: {GROUP}",
+        "info: Running " + str(ha_dir / "resource.d" / "ha_san-aoe-export") + " r0 start",
+        "ha_san-aoe-export says r0 start",
+        "info: Running " + str(ha_dir / "resource.d" / "ha_san-service-ip") + " 192.0.2.100/24/eth1 start",
+        "ha_san-service-ip says 192.0.2.100/24/eth1 start",
+    ]
+
+
+def test_the_resource_directory_is_found_from_heartbeats_ha_dir(ha_dir: Path) -> None:
+    # Heartbeat passes HA_DIR=/etc/ha.d/ and no HA_RESOURCEDIR: the log names the script by its plain path
+    group_resource(ha_dir, "ha_san-aoe-export", running=True)
+    group_resource(ha_dir, "ha_san-service-ip")
+    debug = ha_dir / "debug.log"
+    run(
+        ha_dir,
+        "ResourceManager",
+        "takegroup",
+        "ha_san-aoe-export::r0",
+        HA_DIR=f"{ha_dir}/",
+        HA_RESOURCEDIR="",
+        HA_DEBUGLOG=str(debug),
+        HA_LOGFACILITY="none",
+    )
+    assert (
+        f"info: Running {ha_dir}/resource.d/ha_san-service-ip 192.0.2.100/24/eth1 start" in debug.read_text()
+    )
+
+
+def test_takegroup_leaves_a_resource_that_runs_alone(ha_dir: Path) -> None:
+    # harc starts the export first and then runs takegroup: only the service IP is left to start
+    group_resource(ha_dir, "ha_san-aoe-export", running=True)
+    group_resource(ha_dir, "ha_san-service-ip")
+    assert group_call(ha_dir, "takegroup", "ha_san-aoe-export::r0")[2] == [
+        f"{EXPORT} status",
+        f"{SERVICE_IP} status",
+        f"{SERVICE_IP} start",
+    ]
+
+
+def test_takegroup_hands_the_group_to_the_package_script_when_a_start_fails(ha_dir: Path) -> None:
+    # the package's script gives the whole group up and asks for a standby: its way, not rewritten here
+    group_resource(ha_dir, "ha_san-aoe-export", fail="start")
+    group_resource(ha_dir, "ha_san-service-ip")
+    rc, _out, trace, debug = group_call(ha_dir, "takegroup", "ha_san-aoe-export::r0")
+    assert (rc, trace) == (
+        0,
+        [f"{EXPORT} status", f"{EXPORT} start", "ResourceManager.distrib takegroup ha_san-aoe-export::r0"],
+    )
+    assert "ERROR: Return code 1 from " + str(ha_dir / "resource.d" / "ha_san-aoe-export") in debug
+
+
+def test_givegroup_stops_each_resource_right_to_left(ha_dir: Path) -> None:
+    group_resource(ha_dir, "ha_san-aoe-export", running=True)
+    group_resource(ha_dir, "ha_san-service-ip", running=True)
+    rc, out, trace, debug = group_call(ha_dir, "givegroup", "ha_san-aoe-export::r0")
+    assert (rc, out, trace) == (0, "", [f"{SERVICE_IP} stop", f"{EXPORT} stop"])
+    assert debug.splitlines()[0] == f"info: Releasing resource group: {GROUP}"
+
+
+def test_givegroup_hands_the_group_to_the_package_script_when_a_stop_fails(ha_dir: Path) -> None:
+    # the package's script retries the stop and reboots the node when it still fails: a resource that will
+    # not stop could otherwise run on both nodes; nothing after the failed stop is stopped here
+    group_resource(ha_dir, "ha_san-aoe-export", running=True)
+    group_resource(ha_dir, "ha_san-service-ip", running=True, fail="stop")
+    assert group_call(ha_dir, "givegroup", "ha_san-aoe-export::r0")[:3] == (
+        0,
+        "",
+        [f"{SERVICE_IP} stop", "ResourceManager.distrib givegroup ha_san-aoe-export::r0"],
+    )
+
+
+@pytest.mark.parametrize("call", ["takegroup", "givegroup"])
+def test_a_group_is_found_by_any_of_its_resources_whatever_the_owners_case(ha_dir: Path, call: str) -> None:
+    # the package's script greps for " KEY " in the whole line
+    (ha_dir / "haresources").write_text("# primary two\nPrimary one two::x\nsecondary three\n")
+    group_resource(ha_dir, "one")
+    group_resource(ha_dir, "two")
+    rc, _out, trace, debug = group_call(ha_dir, call, "two::x")
+    assert rc == 0
+    taken = ["one status", "one start", "two x status", "two x start"]
+    assert trace == (taken if call == "takegroup" else ["two x stop", "one stop"])
+    assert "resource group: primary one two::x" in debug
+
+
+@pytest.mark.parametrize("call", ["takegroup", "givegroup"])
+def test_a_key_no_group_has_does_nothing(ha_dir: Path, call: str) -> None:
+    group_resource(ha_dir, "ha_san-aoe-export")
+    assert group_call(ha_dir, call, "ha_san-aoe-export::r9") == (0, "", [], "")
+
+
+@pytest.mark.parametrize("call", ["takegroup", "givegroup"])
+@pytest.mark.parametrize(
+    ("haresources", "key"),
+    [
+        ("primary one \\\n  two\n", "one"),  # a continued line
+        ("primary one\nsecondary two one\n", "one"),  # on two lines: the package's script merges them
+        ("primary one.x\n", "one.x"),  # a pattern's character: egrep's to read
+        ("primary one*\n", "one*"),
+        ("primary one missing::a\n", "one"),  # a resource without a script
+    ],
+)
+def test_what_the_lean_reading_would_get_wrong_goes_to_the_package_script(
+    ha_dir: Path, call: str, haresources: str, key: str
+) -> None:
+    (ha_dir / "haresources").write_text(haresources)
+    group_resource(ha_dir, "one")
+    group_resource(ha_dir, "two")
+    trace = group_call(ha_dir, call, key)[2]
+    assert trace[-1] == f"ResourceManager.distrib {call} {key}"
+    # nothing was started or stopped before the hand-over, but the start that comes before a missing script
+    before = ["one status", "one start"] if "missing" in haresources and call == "takegroup" else []
+    assert trace[:-1] == before
 
 
 def test_req_resource_asks_heartbeat_for_a_group_that_does_not_run_here(ha_dir: Path) -> None:
@@ -198,13 +345,38 @@ def test_req_resource_leaves_what_it_cannot_name_to_the_package_script(
     assert (rc, out, trace, fifo) == (0, "", [f"req_resource.distrib {key}"], "")
 
 
-@pytest.mark.parametrize("name", ["req_resource", "ResourceManager"])
-def test_the_lean_scripts_source_nothing(name: str) -> None:
-    text = (FILES / name).read_text()
-    assert "shellfuncs" not in "".join(
-        ln for ln in text.splitlines(keepends=True) if not ln.lstrip().startswith("#")
+@pytest.mark.parametrize("name", ["req_resource", "ResourceManager", "harc"])
+def test_the_scripts_source_only_the_roles_functions(name: str) -> None:
+    code = [ln.strip() for ln in (FILES / name).read_text().splitlines() if not ln.lstrip().startswith("#")]
+    sourced = [ln for ln in code if ln.startswith(". ")]
+    # harc's package path still sources shellfuncs, after the fast paths
+    assert sourced == ['. "$FUNCTIONS"'] + (['. "$HA_FUNCS"'] if name == "harc" else [])
+    assert "shellfuncs" not in " ".join(code)
+
+
+def test_the_roles_functions_run_nothing_when_sourced() -> None:
+    """Only definitions: sourcing the file forks nothing and prints nothing."""
+    code = [
+        ln
+        for ln in (FILES / "resource_functions.sh").read_text().splitlines()
+        if ln and not ln.startswith("#")
+    ]
+    top_level = [ln for ln in code if not ln.startswith((" ", "}"))]
+    assert all(ln.endswith("() {") for ln in top_level), top_level
+
+
+def test_without_the_roles_functions_every_call_goes_to_the_package_script(ha_dir: Path) -> None:
+    missing = str(ha_dir / "no-such-file")
+    assert run(ha_dir, "ResourceManager", "allkeys", HA_SAN_FUNCTIONS=missing)[:3] == (
+        0,
+        "",
+        ["ResourceManager.distrib allkeys"],
     )
-    assert not any(ln.lstrip().startswith(". ") for ln in text.splitlines())
+    (ha_dir / "trace").unlink()
+    rc, _out, trace, fifo = run(
+        ha_dir, "req_resource", "ha_san-aoe-export::r0", HA_NICEFAILBACK="yes", HA_SAN_FUNCTIONS=missing
+    )
+    assert (rc, trace, fifo) == (0, ["req_resource.distrib ha_san-aoe-export::r0"], "")
 
 
 def _divert_task_shell(tmp_path: Path, name: str) -> subprocess.CompletedProcess[str]:
