@@ -35,8 +35,8 @@ ha_san_resource() {
     ha_san_args="$ha_san_args $__arg"
     __rest=${__rest#"$__arg"}
   done
-  __dir=${HA_DIR:-/etc/ha.d}  # Heartbeat passes HA_DIR=/etc/ha.d/
-  for __dir in "${HA_RESOURCEDIR:-${__dir%/}/resource.d}" /etc/init.d; do
+  __base=${HA_DIR:-/etc/ha.d}  # Heartbeat passes HA_DIR=/etc/ha.d/
+  for __dir in "${HA_RESOURCEDIR:-${__base%/}/resource.d}" /etc/init.d; do
     if [ -f "$__dir/$__name" ] && [ -x "$__dir/$__name" ]; then
       ha_san_script=$__dir/$__name
       return 0
