@@ -204,6 +204,14 @@ def test_lean_req_resource_tells_heartbeat_what_the_package_script_does(host, st
     assert lean == (0, "" if status == "r0 is running" else asked)
 
 
+def test_the_shared_resource_functions_are_installed(host):
+    # without them harc, req_resource and ResourceManager quietly take the package's slower way
+    f = host.file("/usr/local/lib/ha_san/resource_functions.sh")
+    assert f.is_file
+    assert (f.user, f.group, f.mode) == ("root", "root", 0o644)
+    assert "Managed by ha_san.aoe.heartbeat" in f.content_string
+
+
 # Stand-ins for the group's two resources, under their haresources names: each call is recorded; status
 # answers from a file the test writes ("running" or "stopped").
 STAND_IN = """#!/bin/sh
