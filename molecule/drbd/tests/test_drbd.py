@@ -18,7 +18,7 @@ def test_resource_file_is_private_and_complete(host):
     for line in (
         "protocol C;",
         "fencing resource-only;",
-        'fence-peer "/usr/libexec/heartbeat/drbd-peer-outdater -t 5";',
+        'fence-peer "/usr/local/sbin/ha_san-fence-peer -t 5";',
         "after-sb-0pri discard-zero-changes;",
         "after-sb-1pri discard-secondary;",
         "after-sb-2pri disconnect;",

@@ -254,6 +254,15 @@ def test_lean_resource_manager_runs_a_group_as_the_package_script(host, call, ru
     assert lean == (0, calls)
 
 
+def test_the_fence_peer_handler_leaves_a_live_peer_to_dopd(host):
+    # `echo` stands in for drbd-peer-outdater: it is run, with the handler's arguments, for a peer that is up.
+    f = host.file("/usr/local/sbin/ha_san-fence-peer")
+    assert (f.user, f.group, f.mode) == ("root", "root", 0o755)
+    peer = next(n for n in testinfra_hosts if n != host.check_output("uname -n"))
+    r = host.run(f"env DRBD_PEER={peer} HA_SAN_OUTDATER=/bin/echo /usr/local/sbin/ha_san-fence-peer -t 5")
+    assert (r.rc, r.stdout.strip()) == (0, "-t 5")
+
+
 @pytest.mark.parametrize("path", ["/lib/drbd/drbdsetup-84", "/usr/sbin/drbdmeta"])
 def test_dopd_may_run_the_drbd_tools(host, path):
     assert f"root haclient 4750 {path}" in host.check_output("dpkg-statoverride --list")

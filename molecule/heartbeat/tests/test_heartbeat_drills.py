@@ -139,7 +139,20 @@ def record(result: dict) -> None:
         fh.write(line + "\n")
 
 
-def run_fencing_drill(kind: str, run: int) -> None:
+def fence_peer(node: str, peer: str) -> tuple[int, str]:
+    """DRBD's fence-peer handler on NODE for PEER, with `echo` standing in for drbd-peer-outdater."""
+    env = ["env", f"DRBD_PEER={peer}", "DRBD_RESOURCE=r0", "HA_SAN_OUTDATER=/bin/echo"]
+    r = subprocess.run(
+        ["docker", "exec", node, *env, "/usr/local/sbin/ha_san-fence-peer", "-t", "5"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return r.returncode, r.stdout.strip()
+
+
+def run_fencing_drill(kind: str, run: int) -> tuple[str, str]:
+    """One drill; returns the holder (fenced, still off) and the survivor."""
     holder = steady_holder()
     survivor = next(n for n in NODES if n != holder)
     survivor_mac = mac(survivor)
@@ -183,10 +196,13 @@ def run_fencing_drill(kind: str, run: int) -> None:
     assert result["ip_holders"] == [survivor]
     assert answered is not None, "the VIP never answered the ping node"
     assert survivor_mac in neigh, f"the VIP answers from {neigh!r}, not from {survivor} ({survivor_mac})"
+    return holder, survivor
 
 
 def test_crash_of_the_holder_fences_it_and_moves_the_ip():
-    run_fencing_drill("crash", 1)
+    holder, survivor = run_fencing_drill("crash", 1)
+    # The fenced holder is still off: the fence-peer handler answers "unreachable" itself, never asking dopd.
+    assert fence_peer(survivor, holder) == (5, "")
 
 
 @pytest.mark.parametrize("run", range(1, PARTITIONS + 1))
