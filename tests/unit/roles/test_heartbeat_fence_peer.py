@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -50,6 +51,13 @@ def handler(tmp_path: Path) -> Path:
     return tmp_path
 
 
+class Outcome(NamedTuple):
+    rc: int
+    asked: list[str]  # cl_status calls
+    outdater: list[str]  # drbd-peer-outdater calls
+    stderr: str
+
+
 def run(
     d: Path,
     args: list[str],
@@ -58,7 +66,7 @@ def run(
     status: str = "",
     status_rc: int = 0,
     cl_status: bool = True,
-) -> tuple[int, list[str], list[str], str]:
+) -> Outcome:
     (d / "status.out").write_text(status + "\n" if status else "")
     (d / "status.rc").write_text(f"{status_rc}\n")
     env = {
@@ -79,12 +87,12 @@ def run(
     )
     asked = (d / "cl_status.calls").read_text().splitlines() if (d / "cl_status.calls").exists() else []
     outdater = (d / "outdater.calls").read_text().splitlines() if (d / "outdater.calls").exists() else []
-    return r.returncode, asked, outdater, r.stderr
+    return Outcome(r.returncode, asked, outdater, r.stderr)
 
 
 def logged(d: Path) -> str:
     # The handler's logger runs in the background; each run here waits for the handler, not for it.
-    for _ in range(100):
+    for _attempt in range(100):
         if (d / "logger.lines").exists():
             return (d / "logger.lines").read_text()
         subprocess.run(["sleep", "0.05"], check=True)
@@ -92,47 +100,45 @@ def logged(d: Path) -> str:
 
 
 def test_a_peer_heartbeat_reports_dead_is_answered_unreachable_without_dopd(handler: Path) -> None:
-    rc, asked, outdater, _ = run(handler, ["-t", "5"], status="dead")
-    assert (rc, asked, outdater) == (5, ["nodestatus primary"], [])
+    o = run(handler, ["-t", "5"], status="dead")
+    assert (o.rc, o.asked, o.outdater) == (5, ["nodestatus primary"], [])
     assert "Heartbeat reports primary dead: peer unreachable (exit 5) for r0" in logged(handler)
 
 
 @pytest.mark.parametrize("status", ["active", "up", "ping", "Dead", "dead but"])
 def test_a_peer_not_reported_dead_is_left_to_drbd_peer_outdater(handler: Path, status: str) -> None:
-    rc, asked, outdater, _ = run(handler, ["-t", "5"], status=status)
-    assert (rc, asked, outdater) == (4, ["nodestatus primary"], ["-t 5 DRBD_PEER=primary"])
+    o = run(handler, ["-t", "5"], status=status)
+    assert (o.rc, o.asked, o.outdater) == (4, ["nodestatus primary"], ["-t 5 DRBD_PEER=primary"])
 
 
 def test_heartbeat_not_answering_leaves_it_to_drbd_peer_outdater(handler: Path) -> None:
-    rc, _, outdater, _ = run(handler, ["-t", "5"], status_rc=1)
-    assert (rc, outdater) == (4, ["-t 5 DRBD_PEER=primary"])
+    o = run(handler, ["-t", "5"], status_rc=1)
+    assert (o.rc, o.outdater) == (4, ["-t 5 DRBD_PEER=primary"])
     assert "Heartbeat reports primary as 'unknown': asking dopd" in logged(handler)
 
 
 def test_a_cl_status_that_hangs_is_cut_off_by_the_outdaters_timeout(handler: Path) -> None:
     (handler / "status.sleep").write_text("30\n")
-    rc, _, outdater, _ = run(handler, ["-t", "1"], status="dead")
-    assert (rc, outdater) == (4, ["-t 1 DRBD_PEER=primary"])
+    o = run(handler, ["-t", "1"], status="dead")
+    assert (o.rc, o.outdater) == (4, ["-t 1 DRBD_PEER=primary"])
 
 
 def test_without_cl_status_it_is_left_to_drbd_peer_outdater(handler: Path) -> None:
-    rc, asked, outdater, _ = run(handler, ["-t", "5"], status="dead", cl_status=False)
-    assert (rc, asked, outdater) == (4, [], ["-t 5 DRBD_PEER=primary"])
+    o = run(handler, ["-t", "5"], status="dead", cl_status=False)
+    assert (o.rc, o.asked, o.outdater) == (4, [], ["-t 5 DRBD_PEER=primary"])
 
 
 def test_without_a_peer_nothing_is_asked_and_drbd_peer_outdater_decides(handler: Path) -> None:
-    rc, asked, outdater, _ = run(handler, ["-t", "5"], peer=None, status="dead")
-    assert (rc, asked, outdater) == (4, [], ["-t 5 DRBD_PEER="])
+    o = run(handler, ["-t", "5"], peer=None, status="dead")
+    assert (o.rc, o.asked, o.outdater) == (4, [], ["-t 5 DRBD_PEER="])
 
 
 def test_the_peer_given_with_p_wins_over_drbd_peer_as_in_drbd_peer_outdater(handler: Path) -> None:
-    rc, asked, outdater, _ = run(
-        handler, ["-t", "5", "-p", "secondary", "-r", "r0"], peer="primary", status="dead"
-    )
-    assert (rc, asked, outdater) == (5, ["nodestatus secondary"], [])
+    o = run(handler, ["-t", "5", "-p", "secondary", "-r", "r0"], peer="primary", status="dead")
+    assert (o.rc, o.asked, o.outdater) == (5, ["nodestatus secondary"], [])
 
 
 def test_arguments_reach_drbd_peer_outdater_unchanged(handler: Path) -> None:
     args = ["-V", "-t", "7", "-r", "r0", "-x"]
-    rc, _, outdater, _ = run(handler, args, status="active")
-    assert (rc, outdater) == (4, ["-V -t 7 -r r0 -x DRBD_PEER=primary"])
+    o = run(handler, args, status="active")
+    assert (o.rc, o.outdater) == (4, ["-V -t 7 -r r0 -x DRBD_PEER=primary"])
