@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -55,7 +56,6 @@ class Outcome(NamedTuple):
     rc: int
     asked: list[str]  # cl_status calls
     outdater: list[str]  # drbd-peer-outdater calls
-    stderr: str
 
 
 def run(
@@ -85,9 +85,12 @@ def run(
         timeout=60,
         check=False,
     )
-    asked = (d / "cl_status.calls").read_text().splitlines() if (d / "cl_status.calls").exists() else []
-    outdater = (d / "outdater.calls").read_text().splitlines() if (d / "outdater.calls").exists() else []
-    return Outcome(r.returncode, asked, outdater, r.stderr)
+    return Outcome(r.returncode, calls(d / "cl_status.calls"), calls(d / "outdater.calls"))
+
+
+def calls(path: Path) -> list[str]:
+    """The lines a fake recorded, one per call; none when it was never run."""
+    return path.read_text().splitlines() if path.exists() else []
 
 
 def logged(d: Path) -> str:
@@ -95,7 +98,7 @@ def logged(d: Path) -> str:
     for _attempt in range(100):
         if (d / "logger.lines").exists():
             return (d / "logger.lines").read_text()
-        subprocess.run(["sleep", "0.05"], check=True)
+        time.sleep(0.05)
     return ""
 
 
