@@ -190,6 +190,21 @@ def test_client_runs_the_built_aoe_driver(converged: dict[str, Any]) -> None:
     assert scorn_now == scorn
 
 
+def test_drbd_links_come_from_the_role_rule_without_drbdadm(converged: dict[str, Any]) -> None:
+    """drbd_udev_static_links: the role's rule masks the package's; udev made its links on both servers."""
+    for node in SERVERS:
+        r = lab_ssh(
+            node,
+            "readlink -e /dev/drbd/by-res/r0/0 || echo missing;"
+            " readlink -e /dev/drbd/by-disk/vdb || echo missing;"
+            " grep -v '^#' /etc/udev/rules.d/65-drbd.rules | grep -c drbdadm || true",
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        by_res, by_disk, drbdadm_lines = r.stdout.splitlines()[:3]
+        assert (by_res, by_disk) == ("/dev/drbd0", "/dev/drbd0"), (node, r.stdout)
+        assert drbdadm_lines == "0", (node, r.stdout)
+
+
 def run_drill(fault: str) -> dict[str, Any]:
     before = {n: drbd_state(n)["role"] for n in SERVERS}
     victim = next(n for n, role in before.items() if role == "Primary")

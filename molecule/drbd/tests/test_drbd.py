@@ -49,3 +49,12 @@ def test_no_first_primary_marker_without_kernel_module(host, marker):
     # No DRBD module in a container: the role must not pretend it promoted anything.
     assert not host.file("/proc/drbd").exists
     assert not host.file(marker).exists
+
+
+def test_udev_rule_names_the_devices_without_drbdadm(host):
+    f = host.file("/etc/udev/rules.d/65-drbd.rules")
+    assert f.exists
+    assert f.mode == 0o644
+    rules = [line for line in f.content_string.splitlines() if line and not line.startswith("#")]
+    assert 'KERNEL=="drbd0", SYMLINK+="drbd/by-res/r0/0", SYMLINK+="drbd/by-disk/vdb"' in rules
+    assert not any("drbdadm" in line or "IMPORT" in line or "RUN" in line for line in rules), rules
