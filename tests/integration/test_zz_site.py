@@ -248,6 +248,17 @@ def test_crash_drill(crash_drill: dict[str, Any], capsys: pytest.CaptureFixture[
     assert drbd_state(crash_drill["victim"])["role"] == "Secondary"
 
 
+def test_the_crashed_server_loaded_macvlan_at_boot(crash_drill: dict[str, Any]) -> None:
+    """vblade_target's modules-load.d file: the rebooted victim has the driver before a takeover needs it."""
+    r = lab_ssh(
+        crash_drill["victim"], "test -d /sys/module/macvlan && echo loaded; ip -o link show type macvlan"
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:1] == ["loaded"], r.stdout
+    assert len(lines) == 1, f"the Secondary has a macvlan, so an export loaded the driver: {r.stdout}"
+
+
 def fenced_nodes(report: dict[str, Any]) -> list[str]:
     return [f.get("node") for f in report["fenced"] or []]
 

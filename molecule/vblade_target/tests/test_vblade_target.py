@@ -124,3 +124,11 @@ def test_start_fails_without_the_device_and_leaves_nothing(host, stopped):
 
 def test_unknown_action_is_an_error(host):
     assert host.run(f"{SCRIPT} r0 bogus").rc == 2
+
+
+def test_macvlan_driver_is_loaded_at_boot(host):
+    f = host.file("/etc/modules-load.d/ha_san-macvlan.conf")
+    assert f.exists
+    assert f.mode == 0o644
+    lines = [line for line in f.content_string.splitlines() if line and not line.startswith("#")]
+    assert lines == ["macvlan"]
