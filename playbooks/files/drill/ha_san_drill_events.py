@@ -2,7 +2,7 @@
 
 Runs on the controller after a drill, standard library only, knows nothing about the lab. Reads, per server,
 the journal since the drill began (``journalctl -o short-unix``), the export sampler's log (lines
-``<wall> <vblade processes> <macvlan up 0|1>``, one per sample) and DRBD's final state, and writes:
+``<wall> <vblade processes> <macvlan present 0|1>``, one per sample) and DRBD's final state, and writes:
 
 - ``--timeline-out``: ``[{t, node, event}]`` (node clocks) for ``ha_san_report.py report --timeline``;
 - ``--facts-out``: ``{fault, fault_time, fenced, split_brain, double_export, double_export_detail,
