@@ -135,3 +135,96 @@ def test_a_silent_ping_node_is_given_up_on_after_a_second(conf: Path, tmp_path: 
     assert (r.returncode, r.stdout) == (1, b"refused by the arbiter: peer")
     requests = [p.read_text() for p in (conf.parent / "requests").glob("req.*") if p.suffix != ".ans"]
     assert requests == [f"off {ME}\n"], requests
+
+
+def fake_tools(tmp_path: Path, *, ping_fails: int, heartbeat_says: list[str]) -> Path:
+    """A ping that fails its first PING_FAILS calls (0.3 s each) and a cl_status that answers HEARTBEAT_SAYS
+    in turn; both log their times to tmp_path/calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (tmp_path / "answers").write_text("\n".join(heartbeat_says) + "\n")
+    (bin_dir / "ping").write_text(
+        "#!/bin/bash\n"
+        f'echo "ping start $EPOCHREALTIME" >> "{calls}"\n'
+        "sleep 0.3\n"
+        f'n=$(grep -c "^ping end" "{calls}")\n'
+        f'echo "ping end $EPOCHREALTIME" >> "{calls}"\n'
+        f'[ "$n" -ge {ping_fails} ]\n'
+    )
+    (bin_dir / "cl_status").write_text(
+        "#!/bin/bash\n"
+        f'echo "cl_status start $EPOCHREALTIME $*" >> "{calls}"\n'
+        f'n=$(grep -c "^cl_status start" "{calls}")\n'
+        f'sed -n "${{n}}p" "{tmp_path}/answers"\n'
+    )
+    for tool in ("ping", "cl_status"):
+        (bin_dir / tool).chmod(0o755)
+    return bin_dir
+
+
+def calls_of(tmp_path: Path) -> list[tuple[str, str, float]]:
+    rows = [line.split() for line in (tmp_path / "calls").read_text().splitlines()]
+    return [(r[0], r[1], float(r[2])) for r in rows]
+
+
+def with_ping_node(conf: Path) -> None:
+    with conf.open("a") as fh:
+        fh.write("HA_SAN_FENCE_PING_NODES=192.0.2.13\nHA_SAN_FENCE_ISOLATED_DELAY=0\n")
+
+
+def test_heartbeat_is_asked_while_the_ping_runs(conf: Path, tmp_path: Path) -> None:
+    bin_dir = fake_tools(tmp_path, ping_fails=0, heartbeat_says=["dead"])
+    with_ping_node(conf)
+    helper = answer_requests(conf.parent / "requests", "ok off peer\n")
+    r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    helper.join()
+    assert (r.returncode, r.stdout) == (0, b"reset peer: exit 0")
+    calls = calls_of(tmp_path)
+    asked = [t for tool, what, t in calls if tool == "cl_status"]
+    ping_end = next(t for tool, what, t in calls if tool == "ping" and what == "end")
+    assert len(asked) == 1, calls
+    assert asked[0] < ping_end, f"cl_status started after the ping ended: {calls}"
+    requests = [p.read_text() for p in (conf.parent / "requests").glob("req.*") if p.suffix != ".ans"]
+    assert requests == ["off peer\n"]
+
+
+def test_an_early_answer_that_the_peer_lives_refuses_to_fire(conf: Path, tmp_path: Path) -> None:
+    bin_dir = fake_tools(tmp_path, ping_fails=0, heartbeat_says=["active"])
+    with_ping_node(conf)
+    r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    assert (r.returncode, r.stdout) == (1, b"refused by the arbiter: peer")
+    log = (conf.parent / "fence.log").read_text()
+    assert "Heartbeat reports peer as 'active', not dead: not firing" in log
+    assert not list((conf.parent / "requests").glob("req.*"))
+
+
+def test_an_answer_given_before_a_silent_first_round_is_asked_again(conf: Path, tmp_path: Path) -> None:
+    # Heartbeat said "dead" while the first ping went unanswered, then heard the peer again: the second,
+    # fresh answer decides, and it does not fire.
+    bin_dir = fake_tools(tmp_path, ping_fails=1, heartbeat_says=["dead", "active"])
+    with_ping_node(conf)
+    r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    assert (r.returncode, r.stdout) == (1, b"refused by the arbiter: peer")
+    calls = calls_of(tmp_path)
+    asked = [t for tool, what, t in calls if tool == "cl_status"]
+    last_ping_end = max(t for tool, what, t in calls if tool == "ping" and what == "end")
+    assert len(asked) == 2 and asked[1] > last_ping_end, calls
+    assert not list((conf.parent / "requests").glob("req.*"))
+
+
+def test_a_blind_holder_asks_heartbeat_only_after_its_wait(conf: Path, tmp_path: Path) -> None:
+    # No ping node answers and this node holds the group (its address is here: 127.0.0.1): it waits, then
+    # fires only on an answer given after the wait.
+    bin_dir = fake_tools(tmp_path, ping_fails=99, heartbeat_says=["dead", "dead"])
+    with_ping_node(conf)
+    with conf.open("a") as fh:
+        fh.write("HA_SAN_FENCE_HOLDER_ADDRESSES=127.0.0.1\n")
+    helper = answer_requests(conf.parent / "requests", "ok off peer\n")
+    r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    helper.join()
+    assert (r.returncode, r.stdout) == (0, b"reset peer: exit 0")
+    calls = calls_of(tmp_path)
+    asked = [t for tool, what, t in calls if tool == "cl_status"]
+    last_ping_end = max(t for tool, what, t in calls if tool == "ping" and what == "end")
+    assert len(asked) == 2 and asked[1] > last_ping_end, calls
