@@ -173,7 +173,9 @@ def with_ping_node(conf: Path) -> None:
         fh.write("HA_SAN_FENCE_PING_NODES=192.0.2.13\nHA_SAN_FENCE_ISOLATED_DELAY=0\n")
 
 
-def test_heartbeat_is_asked_while_the_ping_runs(conf: Path, tmp_path: Path) -> None:
+def test_heartbeat_is_asked_after_the_ping_node_answered(conf: Path, tmp_path: Path) -> None:
+    # Tried: asking cl_status while the ping runs. On the lab's one-vCPU servers both are process starts that
+    # share the CPU, and the plugin's run was no shorter (4 crash drills, 2026-12-06): the order stays.
     bin_dir = fake_tools(tmp_path, ping_fails=0, heartbeat_says=["dead"])
     with_ping_node(conf)
     helper = answer_requests(conf.parent / "requests", "ok off peer\n")
@@ -183,13 +185,12 @@ def test_heartbeat_is_asked_while_the_ping_runs(conf: Path, tmp_path: Path) -> N
     calls = calls_of(tmp_path)
     asked = [t for tool, what, t in calls if tool == "cl_status"]
     ping_end = next(t for tool, what, t in calls if tool == "ping" and what == "end")
-    assert len(asked) == 1, calls
-    assert asked[0] < ping_end, f"cl_status started after the ping ended: {calls}"
+    assert len(asked) == 1 and asked[0] > ping_end, calls
     requests = [p.read_text() for p in (conf.parent / "requests").glob("req.*") if p.suffix != ".ans"]
     assert requests == ["off peer\n"]
 
 
-def test_an_early_answer_that_the_peer_lives_refuses_to_fire(conf: Path, tmp_path: Path) -> None:
+def test_a_peer_that_heartbeat_hears_again_is_not_shot(conf: Path, tmp_path: Path) -> None:
     bin_dir = fake_tools(tmp_path, ping_fails=0, heartbeat_says=["active"])
     with_ping_node(conf)
     r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
@@ -199,24 +200,10 @@ def test_an_early_answer_that_the_peer_lives_refuses_to_fire(conf: Path, tmp_pat
     assert not list((conf.parent / "requests").glob("req.*"))
 
 
-def test_an_answer_given_before_a_silent_first_round_is_asked_again(conf: Path, tmp_path: Path) -> None:
-    # Heartbeat said "dead" while the first ping went unanswered, then heard the peer again: the second,
-    # fresh answer decides, and it does not fire.
-    bin_dir = fake_tools(tmp_path, ping_fails=1, heartbeat_says=["dead", "active"])
-    with_ping_node(conf)
-    r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
-    assert (r.returncode, r.stdout) == (1, b"refused by the arbiter: peer")
-    calls = calls_of(tmp_path)
-    asked = [t for tool, what, t in calls if tool == "cl_status"]
-    last_ping_end = max(t for tool, what, t in calls if tool == "ping" and what == "end")
-    assert len(asked) == 2 and asked[1] > last_ping_end, calls
-    assert not list((conf.parent / "requests").glob("req.*"))
-
-
 def test_a_blind_holder_asks_heartbeat_only_after_its_wait(conf: Path, tmp_path: Path) -> None:
     # No ping node answers and this node holds the group (its address is here: 127.0.0.1): it waits, then
     # fires only on an answer given after the wait.
-    bin_dir = fake_tools(tmp_path, ping_fails=99, heartbeat_says=["dead", "dead"])
+    bin_dir = fake_tools(tmp_path, ping_fails=99, heartbeat_says=["dead"])
     with_ping_node(conf)
     with conf.open("a") as fh:
         fh.write("HA_SAN_FENCE_HOLDER_ADDRESSES=127.0.0.1\n")
@@ -227,4 +214,4 @@ def test_a_blind_holder_asks_heartbeat_only_after_its_wait(conf: Path, tmp_path:
     calls = calls_of(tmp_path)
     asked = [t for tool, what, t in calls if tool == "cl_status"]
     last_ping_end = max(t for tool, what, t in calls if tool == "ping" and what == "end")
-    assert len(asked) == 2 and asked[1] > last_ping_end, calls
+    assert len(asked) == 1 and asked[0] > last_ping_end, calls
