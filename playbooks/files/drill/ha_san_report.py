@@ -7,7 +7,8 @@ Runs on the controller with nothing but python3 (no numpy / matplotlib: the PNG 
            the keys fault, stall_s, acked, lost, split_brain, double_export, fenced, timeline; and plot
            write latency over time (x: seconds since the fault) with the fault and the events marked.
   summary  read several report JSONs and print a Markdown table per fault: runs, stall p50 / max,
-           acked, lost, unresolved split brains, double exports.
+           acked, lost, unresolved split brains, double exports; under a fault whose survivors took the
+           group over in different ways, one row per way (see takeover_path).
 
 Times are wall-clock seconds (Unix epoch).  Events from a node whose clock is off by D seconds
 (node clock minus the controller's) are corrected with ``--clock-offset NODE=D``.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 import struct
 import sys
@@ -457,8 +459,35 @@ def unresolved(split_brain: Any) -> bool:
     return sb["detected"] and not sb["resolved"]
 
 
+# How Heartbeat R1 took a dead node's group over, as the survivor logged it (the role's harc and the package's
+# rc.d scripts log the same words). The two ways differ by a second on a slow server, and a crash drill moves
+# the group each time, so a series alternates between them: comparisons need them apart.
+TAKEOVER_PATHS = (
+    ("mach_down", re.compile(r"[Tt]aking over resource group")),  # the dead node's group
+    ("home", re.compile(r"received ip-request-resp")),  # this node's own group, taken back
+)
+NOT_SERVERS = ("drill", "client", "powerswitch")
+
+
+def takeover_path(report: dict[str, Any]) -> str | None:
+    """The way the first takeover after the fault went: 'mach_down' (the survivor took the dead node's group),
+    'home' (the survivor is the group's home and took it back through req_resource and ip-request-resp), or
+    None when the timeline shows neither (a planned move, ipfail's standby, no takeover). Events of a fenced
+    node are not read: only the survivor takes over."""
+    fenced = {str(f.get("node")) for f in norm_fenced(report.get("fenced"))}
+    for ev in sorted(report.get("timeline") or [], key=lambda e: float(e.get("t_rel", 0.0))):
+        node = str(ev.get("node", ""))
+        if float(ev.get("t_rel", 0.0)) < 0 or node in fenced or node in NOT_SERVERS:
+            continue
+        for name, pattern in TAKEOVER_PATHS:
+            if pattern.search(str(ev.get("event", ""))):
+                return name
+    return None
+
+
 def summarize(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per fault (in first-seen order) and a last row over all drills."""
+    """One row per fault (in first-seen order), each followed by a row per takeover path when its drills took
+    more than one, and a last row over all drills."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in reports:
         groups.setdefault(r["fault"], []).append(r)
@@ -476,7 +505,16 @@ def summarize(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "double_exports": sum(1 for r in rs if r["double_export"]),
         }
 
-    rows = [row(name, rs) for name, rs in groups.items()]
+    rows = []
+    for name, rs in groups.items():
+        rows.append(row(name, rs))
+        paths: dict[str, list[dict[str, Any]]] = {}
+        for r in rs:
+            path = takeover_path(r)
+            if path:
+                paths.setdefault(path, []).append(r)
+        if len(paths) > 1:
+            rows.extend(row(f"{name} ({path})", prs) for path, prs in sorted(paths.items()))
     if reports:
         rows.append(row("all", reports))
     return rows

@@ -362,3 +362,55 @@ def test_plot_lists_only_events_inside_the_plot(reporter: ModuleType) -> None:
     # at most MAX_PLOT_EVENTS legend lines (12 px each) plus fault and "more events" lines
     assert cv.height <= 58 + 360 + 46 + 12 * (reporter.MAX_PLOT_EVENTS + 3) + 8
     assert small.height < cv.height
+
+
+def took_over(fault: str, stall: float, survivor: str, event: str, victim: str = "srv1") -> dict[str, Any]:
+    """A report whose survivor logged EVENT after the fault, with the victim's own events around it."""
+    r = rep(fault, stall)
+    r["fenced"] = [{"node": victim, "t": 3.0, "by": survivor}]
+    events = [
+        (-5.0, survivor, "mach_down(default): info: Taking over resource group x"),
+        (0.0, "drill", f"fault {fault}"),
+        (4.0, survivor, event),
+        (9.0, victim, "ip-request-resp(default): received ip-request-resp x"),
+    ]
+    r["timeline"] = [{"t": t, "t_rel": t, "node": node, "event": text} for t, node, text in events]
+    return r
+
+
+MACH_DOWN = "mach_down(default): info: Taking over resource group ha_san-aoe-export::r0"
+HOME = "ip-request-resp(default): received ip-request-resp ha_san-aoe-export::r0 OK yes"
+
+
+def test_takeover_path_reads_the_survivors_first_takeover_after_the_fault(reporter: ModuleType) -> None:
+    assert reporter.takeover_path(took_over("crash", 5.0, "srv2", MACH_DOWN)) == "mach_down"
+    assert reporter.takeover_path(took_over("crash", 5.0, "srv2", HOME)) == "home"
+    # a planned move logs neither; the survivor's line before the fault and the fenced victim's after it
+    # (it rejoined and asked for its group) do not count
+    assert reporter.takeover_path(took_over("switchover", 3.0, "srv2", "Acquiring resource group")) is None
+    assert reporter.takeover_path(rep("crash", 5.0)) is None
+
+
+def test_summary_splits_a_fault_by_takeover_path_only_when_it_took_several(
+    reporter: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = [
+        took_over("crash", 4.3, "srv2", MACH_DOWN),
+        took_over("crash", 5.7, "srv1", HOME, victim="srv2"),
+        took_over("crash", 4.6, "srv2", MACH_DOWN),
+        took_over("crash", 5.1, "srv1", HOME, victim="srv2"),
+        took_over("partition", 4.3, "srv2", MACH_DOWN),
+    ]
+    rows = {r["fault"]: r for r in reporter.summarize(reports)}
+    assert list(rows) == ["crash", "crash (home)", "crash (mach_down)", "partition", "all"]
+    assert rows["crash"]["runs"] == 4 and rows["crash"]["stall_p50_s"] == pytest.approx(4.85)
+    assert rows["crash (home)"]["runs"] == 2 and rows["crash (home)"]["stall_p50_s"] == pytest.approx(5.4)
+    assert rows["crash (mach_down)"]["stall_max_s"] == 4.6
+    assert rows["all"]["runs"] == 5 and rows["all"]["acked"] == 500  # the path rows are not counted again
+    paths = []
+    for i, r in enumerate(reports):
+        p = tmp_path / f"r{i}.json"
+        p.write_text(json.dumps(r))
+        paths.append(str(p))
+    assert reporter.main(["summary", "--check", *paths]) == 0
+    assert "| crash (mach_down) | 2 | 4.45 | 4.60 | 200 | 0 | 0 | 0 |" in capsys.readouterr().out.splitlines()
