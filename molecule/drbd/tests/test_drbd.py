@@ -58,3 +58,22 @@ def test_udev_rule_names_the_devices_without_drbdadm(host):
     rules = [line for line in f.content_string.splitlines() if line and not line.startswith("#")]
     assert 'KERNEL=="drbd0", SYMLINK+="drbd/by-res/r0/0", SYMLINK+="drbd/by-disk/vdb"' in rules
     assert not any("drbdadm" in line or "IMPORT" in line or "RUN" in line for line in rules), rules
+
+
+def test_usermode_helper_knows_each_resources_peer(host):
+    helper = host.file("/usr/local/sbin/ha_san-drbd-helper")
+    assert helper.exists and helper.user == "root" and helper.mode == 0o755
+    peer = {"drbd1": "drbd2", "drbd2": "drbd1"}[host.check_output("uname -n")]
+    peers = host.file("/etc/ha_san/drbd-fence-peers")
+    assert peers.mode == 0o644
+    assert [line for line in peers.content_string.splitlines() if not line.startswith("#")] == [f"r0 {peer}"]
+    assert (
+        "options drbd usermode_helper=/usr/local/sbin/ha_san-drbd-helper"
+        in host.file("/etc/modprobe.d/ha_san-drbd.conf").content_string
+    )
+
+
+def test_usermode_helper_hands_other_calls_to_drbdadm(host):
+    cmd = host.run("/usr/local/sbin/ha_san-drbd-helper --version")
+    assert cmd.rc == 0, cmd.stderr
+    assert "DRBDADM_VERSION" in cmd.stdout
