@@ -13,7 +13,9 @@ def test_resource_file_is_private_and_complete(host):
     f = host.file(RES)
     assert f.exists
     assert f.user == "root"
-    assert f.mode == 0o600
+    # readable by Heartbeat's group: dopd outdates a peer's disk with drbdadm as hacluster:haclient
+    assert f.group == "haclient"
+    assert f.mode == 0o640
     text = f.content_string
     for line in (
         "protocol C;",
@@ -77,3 +79,10 @@ def test_usermode_helper_hands_other_calls_to_drbdadm(host):
     cmd = host.run("/usr/local/sbin/ha_san-drbd-helper --version")
     assert cmd.rc == 0, cmd.stderr
     assert "DRBDADM_VERSION" in cmd.stdout
+
+
+def test_heartbeats_user_can_read_the_configuration(host):
+    # dopd runs `drbdadm outdate` as hacluster; with no Heartbeat here, a member of its group stands in
+    host.run("id -u molecule-hacluster >/dev/null 2>&1 || useradd --system -g haclient molecule-hacluster")
+    cmd = host.run("cd / && runuser -u molecule-hacluster -- /lib/drbd/drbdadm-84 dump r0")
+    assert cmd.rc == 0, cmd.stderr
