@@ -133,8 +133,7 @@ def test_a_silent_ping_node_is_given_up_on_after_a_second(conf: Path, tmp_path: 
     assert took < 8, f"the blind check took {took:.1f} s"
     # blind, without the group: it powers itself off and refuses to shoot the peer
     assert (r.returncode, r.stdout) == (1, b"refused by the arbiter: peer")
-    requests = [p.read_text() for p in (conf.parent / "requests").glob("req.*") if p.suffix != ".ans"]
-    assert requests == [f"off {ME}\n"], requests
+    assert requests_made(conf) == [f"off {ME}\n"]
 
 
 def fake_tools(tmp_path: Path, *, ping_fails: int, heartbeat_says: list[str]) -> Path:
@@ -168,6 +167,18 @@ def calls_of(tmp_path: Path) -> list[tuple[str, str, float]]:
     return [(r[0], r[1], float(r[2])) for r in rows]
 
 
+def asked_once_after_the_pings(tmp_path: Path) -> tuple[bool, list[tuple[str, str, float]]]:
+    """Whether cl_status was asked exactly once, after the last ping ended; and the calls, for the message."""
+    calls = calls_of(tmp_path)
+    asked = [t for tool, _what, t in calls if tool == "cl_status"]
+    last_ping_end = max(t for tool, what, t in calls if tool == "ping" and what == "end")
+    return len(asked) == 1 and asked[0] > last_ping_end, calls
+
+
+def requests_made(conf: Path) -> list[str]:
+    return [p.read_text() for p in (conf.parent / "requests").glob("req.*") if p.suffix != ".ans"]
+
+
 def with_ping_node(conf: Path) -> None:
     with conf.open("a") as fh:
         fh.write("HA_SAN_FENCE_PING_NODES=192.0.2.13\nHA_SAN_FENCE_ISOLATED_DELAY=0\n")
@@ -182,12 +193,9 @@ def test_heartbeat_is_asked_after_the_ping_node_answered(conf: Path, tmp_path: P
     r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
     helper.join()
     assert (r.returncode, r.stdout) == (0, b"reset peer: exit 0")
-    calls = calls_of(tmp_path)
-    asked = [t for tool, what, t in calls if tool == "cl_status"]
-    ping_end = next(t for tool, what, t in calls if tool == "ping" and what == "end")
-    assert len(asked) == 1 and asked[0] > ping_end, calls
-    requests = [p.read_text() for p in (conf.parent / "requests").glob("req.*") if p.suffix != ".ans"]
-    assert requests == ["off peer\n"]
+    after, calls = asked_once_after_the_pings(tmp_path)
+    assert after, calls
+    assert requests_made(conf) == ["off peer\n"]
 
 
 def test_a_peer_that_heartbeat_hears_again_is_not_shot(conf: Path, tmp_path: Path) -> None:
@@ -211,7 +219,5 @@ def test_a_blind_holder_asks_heartbeat_only_after_its_wait(conf: Path, tmp_path:
     r = run(conf, "reset", "peer", PATH=f"{bin_dir}:{os.environ['PATH']}")
     helper.join()
     assert (r.returncode, r.stdout) == (0, b"reset peer: exit 0")
-    calls = calls_of(tmp_path)
-    asked = [t for tool, what, t in calls if tool == "cl_status"]
-    last_ping_end = max(t for tool, what, t in calls if tool == "ping" and what == "end")
-    assert len(asked) == 1 and asked[0] > last_ping_end, calls
+    after, calls = asked_once_after_the_pings(tmp_path)
+    assert after, calls
