@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint tier: yamllint, ansible-lint (production profile), ruff. Runs all three, fails if any fails.
+# Lint tier: yamllint, ansible-lint (production profile), ruff, and the built collection artifact
+# (scripts/check-artifact.sh). Runs them all, fails if any fails.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="${VENV:-$PWD/.venv}/bin:$PATH"
@@ -8,4 +9,5 @@ echo "--- yamllint"; yamllint -s . || rc=1
 echo "--- ansible-lint"; ansible-lint --profile production --offline || rc=1
 echo "--- ruff check"; ruff check . || rc=1
 echo "--- ruff format --check"; ruff format --check . || rc=1
+echo "--- artifact"; scripts/check-artifact.sh || rc=1
 exit $rc
