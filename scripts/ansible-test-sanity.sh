@@ -23,10 +23,12 @@ subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True)
 os.execv(sys.executable, [sys.executable, "-m", "pip", "install", "--upgrade", *args])
 PY
 
-# Only the files git would ship: no venv, no lab state, no tests/output from an earlier run.
+# Only the files git would ship: no venv, no lab state, no tests/output from an earlier run, and not the
+# checkout's .collections self-link (inside the copy it would be a directory loop).
 rm -rf "$dest"
 mkdir -p "$dest"
-(cd "$here" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$dest" -xf -
+(cd "$here" && git ls-files -co --exclude-standard -z | grep -zv '^\.collections/' | tar --null -T - -cf -) |
+  tar -C "$dest" -xf -
 cd "$dest"
 git init -q . && git add -A >/dev/null
 # shellcheck disable=SC1091
