@@ -1,6 +1,7 @@
 """The export script really exports a file-backed device on the floating MAC, and stop cleans up."""
 
 import json
+import shlex
 import time
 
 import pytest
@@ -120,6 +121,100 @@ def test_start_fails_without_the_device_and_leaves_nothing(host, stopped):
         assert host.run("ip link show dev aoe0_3").rc != 0
     finally:
         host.run("mv /var/lib/ha_san-test/away.img /var/lib/ha_san-test/e0.3.img")
+
+
+UNIT = "ha_san-aoe-export@r0.service"
+GAVE_UP = "/run/ha_san-test-gave-up"  # the scenario's vblade_target_giveup_command touches it
+
+
+def vblade_pid(host):
+    out = host.run("pgrep -x vblade").stdout.split()
+    return out[0] if len(out) == 1 else None
+
+
+def wait_for(predicate, seconds):
+    """Poll PREDICATE every 0.1 s; the seconds it took, or None after SECONDS."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        if predicate():
+            return time.monotonic() - t0
+        time.sleep(0.1)
+    return None
+
+
+def test_export_units_can_never_be_enabled(host):
+    for unit in (UNIT, "ha_san-aoe-giveup@r0.service"):
+        assert host.run(f"systemctl is-enabled {unit}").stdout.strip() == "static", unit
+
+
+# Timed on the server itself (a docker exec per poll would be most of what it measures): kill -9, then the
+# seconds until the resource script's status reads running again under a new PID.
+RESTART_TIMER = (
+    "old=$(pgrep -x vblade); t0=$EPOCHREALTIME; kill -9 $old; "
+    "while :; do new=$(pgrep -x vblade); "
+    f'if [ -n "$new" ] && [ "$new" != "$old" ] && {SCRIPT} r0 status >/dev/null; then break; fi; '
+    "sleep 0.05; done; echo $(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))"
+)
+
+
+def test_a_killed_export_is_restarted_in_place_within_2_s(host, probe, stopped):
+    assert host.run(f"{SCRIPT} r0 start").rc == 0
+    assert host.run(f"systemctl is-active {UNIT}").stdout.strip() == "active"
+    timed = host.run(f"timeout 10 bash -c {shlex.quote(RESTART_TIMER)}")
+    assert timed.rc == 0, host.run(f"journalctl -u {UNIT} --no-pager -n 20").stdout
+    took_ms = int(timed.stdout.strip())
+    print(f"export restarted {took_ms} ms after kill -9")
+    assert took_ms <= 2000
+    args = host.run("tr '\\0' ' ' < /proc/$(pgrep -x vblade)/cmdline").stdout
+    assert args.strip() == "vblade -d -s 0 3 aoe0_3 /var/lib/ha_san-test/e0.3.img"
+    answers = json.loads(probe.run("python3 /usr/local/bin/aoe_probe.py eth0 query 0 3 2").stdout)
+    assert {a["src"] for a in answers} == {FLOATING_MAC}
+
+
+def test_a_deleted_macvlan_is_made_again_and_the_export_restarted(host, probe, stopped):
+    assert host.run(f"{SCRIPT} r0 start").rc == 0
+    old = vblade_pid(host)
+    assert host.run("ip link del dev aoe0_3").rc == 0
+    took = wait_for(
+        lambda: (
+            vblade_pid(host) not in (None, old)
+            and host.run("cat /sys/class/net/aoe0_3/address").stdout.strip() == FLOATING_MAC
+        ),
+        2.0,
+    )
+    assert took is not None, host.run(f"journalctl -u {UNIT} --no-pager -n 20").stdout
+    answers = json.loads(probe.run("python3 /usr/local/bin/aoe_probe.py eth0 query 0 3 2").stdout)
+    assert {a["src"] for a in answers} == {FLOATING_MAC}
+
+
+def test_an_export_that_cannot_run_gives_up_and_reads_stopped(host, stopped):
+    host.run(f"rm -f {GAVE_UP}")
+    assert host.run(f"{SCRIPT} r0 start").rc == 0
+    host.run("chmod a-x /usr/sbin/vblade")
+    try:
+        host.run("pkill -9 -x vblade")
+        assert wait_for(lambda: host.file(GAVE_UP).exists, 20) is not None, host.run(
+            f"journalctl -u {UNIT} -u ha_san-aoe-giveup@r0.service --no-pager -n 30"
+        ).stdout
+        assert host.run(f"systemctl is-failed {UNIT}").stdout.strip() == "failed"
+        status = host.run(f"{SCRIPT} r0 status")
+        assert (status.rc, status.stdout.strip()) == (3, "stopped")
+        assert host.run("pgrep -x vblade").rc != 0
+    finally:
+        host.run("chmod 0755 /usr/sbin/vblade")
+    # The cluster's stop after the giveup clears the failure: the next takeover may start it here again.
+    assert host.run(f"{SCRIPT} r0 stop").rc == 0
+    assert wait_for(lambda: host.run(f"systemctl is-failed {UNIT}").stdout.strip() != "failed", 5) is not None
+    assert host.run(f"{SCRIPT} r0 start").rc == 0
+    assert host.run(f"{SCRIPT} r0 status").rc == 0
+
+
+def test_stop_stops_the_unit_and_nothing_restarts_it(host, stopped):
+    assert host.run(f"{SCRIPT} r0 start").rc == 0
+    assert host.run(f"{SCRIPT} r0 stop").rc == 0
+    time.sleep(1.5)  # longer than vblade_target_restart_delay: a restart would have happened
+    assert host.run("pgrep -x vblade").rc != 0
+    assert host.run(f"systemctl is-active {UNIT}").stdout.strip() == "inactive"
 
 
 def test_unknown_action_is_an_error(host):

@@ -1,10 +1,13 @@
-"""roles/vblade_target/files/ha_san-aoe-export stop: the DRBD resource is demoted with as few drbdadm calls
-as the state allows, and never reported demoted when it is not."""
+"""roles/vblade_target/files/ha_san-aoe-export: stop demotes the DRBD resource with as few drbdadm calls as
+the state allows, and never reports it demoted when it is not; stop stops the export's systemd unit before the
+demotion; run becomes vblade under the PID file status reads; giveup runs the configured command.
+(The real export under systemd is tested by molecule/vblade_target.)"""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,12 @@ def export(tmp_path: Path) -> Path:
     drbdadm = tmp_path / "bin" / "drbdadm"
     drbdadm.write_text(FAKE_DRBDADM.format(d=tmp_path))
     drbdadm.chmod(0o755)
+    systemctl = tmp_path / "bin" / "systemctl"  # records what the script asks systemd
+    systemctl.write_text(f'#!/bin/sh\necho "$*" >> "{tmp_path}/systemctl.calls"\nexit 0\n')
+    systemctl.chmod(0o755)
+    vblade = tmp_path / "bin" / "vblade"  # prints its arguments and PID instead of exporting
+    vblade.write_text('#!/bin/bash\necho "vblade $$ $*"\n')
+    vblade.chmod(0o755)
     logger = tmp_path / "bin" / "logger"  # the script's syslog copy of each line stays off the host's journal
     logger.write_text("#!/bin/sh\nexit 0\n")
     logger.chmod(0o755)
@@ -41,7 +50,8 @@ def export(tmp_path: Path) -> Path:
     (tmp_path / "exports" / "r0.conf").write_text(
         "SHELF=0\nSLOT=3\nDEVICE=/dev/drbd0\nINTERFACE=eth1\nMODE=nic\nMAC=02:ae:00:00:00:03\n"
         "MACVLAN=aoe0_3\nALLOWED_MACS=''\nANNOUNCE_SECONDS=0\nANNOUNCE_INTERVAL=0.5\nDRBD_RESOURCE=r0\n"
-        "PROMOTE_TIMEOUT=10\n"
+        "PROMOTE_TIMEOUT=10\nUNIT=ha_san-aoe-export@r0.service\n"
+        f"GIVEUP_COMMAND='echo gave up >> {tmp_path}/giveup.out'\n"
     )
     text = SCRIPT.read_text()
     for old, new in [
@@ -99,3 +109,62 @@ def test_a_demotion_refused_six_times_fails_the_stop(export: Path) -> None:
     assert (rc, out) == (1, "")
     assert calls.count("secondary r0") == 6
     assert "drbdadm secondary r0 failed 6 times: r0: State change failed" in log
+
+
+def run_action(d: Path, action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(d / "ha_san-aoe-export"), "r0", action],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_stop_stops_the_unit_before_the_demotion(export: Path) -> None:
+    rc, out, calls, _log = stop(export, [0])
+    assert (rc, out, calls) == (0, "stopped\n", ["secondary r0"])
+    systemctl = (export / "systemctl.calls").read_text().splitlines()
+    assert systemctl[0] == "stop ha_san-aoe-export@r0.service"
+    # the failure of a unit that gave up is cleared (in the background), so the next takeover may start it
+    for _ in range(50):
+        systemctl = (export / "systemctl.calls").read_text().splitlines()
+        if len(systemctl) > 1:
+            break
+        time.sleep(0.1)
+    assert systemctl[1:] == ["reset-failed ha_san-aoe-export@r0.service"]
+
+
+def test_run_becomes_vblade_with_direct_synchronous_io_under_the_pid_file(export: Path) -> None:
+    disk = export / "disk.img"
+    disk.write_bytes(b"\0" * 4096)
+    conf = export / "exports" / "r0.conf"
+    conf.write_text(conf.read_text().replace("DEVICE=/dev/drbd0", f"DEVICE={disk}"))
+    r = run_action(export, "run")
+    assert r.returncode == 0, r.stderr
+    word, pid, *args = r.stdout.split()
+    assert (word, args) == ("vblade", ["-d", "-s", "0", "3", "eth1", str(disk)])
+    # exec keeps the script's PID: the PID file names vblade itself
+    assert (export / "run" / "aoe-export-r0.pid").read_text().strip() == pid
+
+
+def test_run_refuses_a_missing_device(export: Path) -> None:
+    r = run_action(export, "run")
+    assert r.returncode == 1 and r.stdout == ""
+    assert "device /dev/drbd0 missing" in (export / "export.log").read_text()
+
+
+def test_giveup_runs_the_configured_command(export: Path) -> None:
+    r = run_action(export, "giveup")
+    assert r.returncode == 0, r.stderr
+    assert (export / "giveup.out").read_text() == "gave up\n"
+    assert "giving the service up" in (export / "export.log").read_text()
+
+
+def test_giveup_without_a_command_fails_and_moves_nothing(export: Path) -> None:
+    conf = export / "exports" / "r0.conf"
+    conf.write_text(conf.read_text().replace("GIVEUP_COMMAND='echo", "GIVEUP_COMMAND= #'echo"))
+    r = run_action(export, "giveup")
+    assert r.returncode == 1
+    assert not (export / "giveup.out").exists()
