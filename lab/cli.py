@@ -47,8 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("node", metavar="NODE", help=f"one of {', '.join(config.NODE_NAMES)}")
     sh.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD")
 
-    f = sub.add_parser("fault", help="inject a fault: crash (power loss), unplug/plug a cable, boot")
-    f.add_argument("action", choices=("crash", "unplug", "plug", "boot"))
+    f = sub.add_parser(
+        "fault",
+        help="inject a fault: crash (power loss), unplug/plug a cable, boot, replace-disk (a blank DRBD disk,"
+        " while powered off)",
+    )
+    f.add_argument("action", choices=("crash", "unplug", "plug", "boot", "replace-disk"))
     f.add_argument("node", metavar="NODE", help=f"one of {', '.join(config.NODE_NAMES)}")
     f.add_argument(
         "--nic",

@@ -247,6 +247,8 @@ def fault(action: str, name: str, nics: list[str] | None) -> int:
     if nics:
         raise LabError(f"--nic only applies to unplug and plug, not {action}: drop it.")
     with locked(paths):
+        if action == "replace-disk":
+            return _replace_disk(paths, name)
         if action == "crash":
             pid = _require_running(paths, name)
             t0 = time.monotonic()
@@ -256,6 +258,20 @@ def fault(action: str, name: str, nics: list[str] | None) -> int:
             say(f"{name}: QEMU gone {time.monotonic() - t0:.2f} s after the kill")
             return 0
         return _boot(paths, name)
+
+
+def _replace_disk(paths: StatePaths, name: str) -> int:
+    """A server's DRBD disk swapped for a blank one, as when a failed disk is replaced; only while off."""
+    if not config.node(name).is_server:
+        raise LabError(f"{name} has no DRBD disk: replace-disk applies to the servers.")
+    pid = vm.running_pid(paths, name)
+    if pid is not None:
+        raise LabError(
+            f"{name} is running (pid {pid}): power it off first with `python3 -m lab fault crash {name}`."
+        )
+    vm.blank_data_disk(paths, name)
+    say(f"{name}: DRBD disk replaced by a blank one ({paths.data_disk(name)}) at {time.time():.3f}")
+    return 0
 
 
 def power_on(paths: StatePaths, name: str) -> int:

@@ -6,8 +6,11 @@ set -uo pipefail
 # shellcheck source=scripts/lib-drill.sh
 . "$(dirname "$0")/lib-drill.sh"
 drill_env
-faults=${DRILL_FAULTS:-crash partition san_unplug switchover ping_node_down}
-runs=${DRILL_RUNS:-10}
+# Default: every fault of playbooks/files/drill/faults.json marked for the matrix, 3 runs each.
+faults=${DRILL_FAULTS:-$(python3 -c 'import json, sys
+print(" ".join(k for k, v in json.load(open(sys.argv[1])).items() if not k.startswith("_") and v["matrix"]))' \
+  playbooks/files/drill/faults.json)}
+runs=${DRILL_RUNS:-3}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 ansible-playbook site.yml -i inventories/lab || exit 1
 rc=0

@@ -6,8 +6,9 @@ lab tests, which need idle servers; test_modules skips itself once DRBD r0 is in
    client sees e0.3 up (ha_san.aoe.aoe_stat).
 2. The client runs the aoe driver it built (when the inventory asks for aoe_client_driver: build).
 3. The drills (playbooks/failover_drill.yml), each against whichever server is Primary then: crash
-   (power loss), partition (both storage cables of the primary: STONITH must fence it) and san_unplug (the
-   primary's SAN cable: ipfail moves the group, nobody is fenced). Each: no acknowledged write lost, no
+   (power loss), partition (both storage cables of the primary: STONITH must fence it), san_unplug (the
+   primary's SAN cable: ipfail moves the group, nobody is fenced) and export_kill (vblade killed on the
+   primary: systemd restarts it in place, nothing moves). Each: no acknowledged write lost, no
    unresolved split brain, no double export, the failed node rejoins Secondary and resyncs by itself.
    Timings are printed, not judged.
 4. site.yml run again after the three failovers changes nothing (PLAY RECAP: the idempotence check, made
@@ -295,9 +296,26 @@ def test_san_unplug_drill(san_unplug_drill: dict[str, Any], capsys: pytest.Captu
     assert drbd_state(victim)["role"] == "Secondary"
 
 
-def test_site_rerun_after_the_failovers_changes_nothing(san_unplug_drill: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def export_kill_drill(san_unplug_drill: dict[str, Any]) -> dict[str, Any]:
+    return run_drill("export_kill")
+
+
+def test_export_kill_drill(export_kill_drill: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """kill -9 of vblade on the Primary: systemd restarts the export in place; nothing moves, nobody shot."""
+    with capsys.disabled():
+        print("\n" + "\n".join(export_kill_drill["lines"]))
+    victim = export_kill_drill["victim"]
+    survivor = next(n for n in SERVERS if n != victim)
+    assert fenced_nodes(export_kill_drill["report"]) == [], export_kill_drill["report"]["fenced"]
+    assert drbd_state(victim)["role"] == "Primary"
+    assert drbd_state(survivor)["role"] == "Secondary"
+    assert group_state(victim)["vblade"] and not group_state(survivor)["vblade"]
+
+
+def test_site_rerun_after_the_failovers_changes_nothing(export_kill_drill: dict[str, Any]) -> None:
     """A real site.yml run after the failovers: 0 changed, the Primary is where Heartbeat put it."""
-    survivor = next(n for n in SERVERS if n != san_unplug_drill["victim"])
+    survivor = export_kill_drill["victim"]  # the export was restarted in place: the holder did not change
     r, took = playbook("site.yml")
     rows = ok_run(r, "site.yml (after the failovers)")
     print(f"\nsite.yml after the failovers: {took:.0f} s, recap {rows}")

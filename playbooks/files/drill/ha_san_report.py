@@ -24,18 +24,17 @@ import statistics
 import struct
 import sys
 import zlib
+from pathlib import Path
 from typing import Any
 
 REPORT_KEYS = ("fault", "stall_s", "acked", "lost", "split_brain", "double_export", "fenced", "timeline")
-FAULTS = (
-    "crash",
-    "san_unplug",
-    "replication_unplug",
-    "partition",
-    "ping_node_down",
-    "switchover",
-    "failback",
-)
+# The drill's one table of faults (faults.json, beside this file).
+FAULT_TABLE: dict[str, dict[str, Any]] = {
+    k: v
+    for k, v in json.loads((Path(__file__).with_name("faults.json")).read_text(encoding="utf-8")).items()
+    if not k.startswith("_")
+}
+FAULTS = tuple(FAULT_TABLE)
 
 RGB = tuple[int, int, int]
 WHITE: RGB = (255, 255, 255)

@@ -192,3 +192,29 @@ def test_release_from_environment(state: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("HA_SAN_LAB_RELEASE", "sid")
     rc, err = run(capsys, "up")
     assert rc == 2 and "HA_SAN_LAB_RELEASE='sid' is not supported" in err
+
+
+def test_replace_disk_refuses_a_running_server_and_the_client(state: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(vm, "blank_data_disk", lambda *_a: (_ for _ in ()).throw(AssertionError("blanked")))
+    monkeypatch.setattr(vm, "running_pid", lambda paths, n: 4242)
+    rc, err = run(capsys, "fault", "replace-disk", "secondary")
+    assert rc == 2 and "secondary is running (pid 4242)" in err and "fault crash secondary" in err
+    _one_sentence(err)
+    rc, err = run(capsys, "fault", "replace-disk", "client")
+    assert rc == 2 and "client has no DRBD disk" in err
+    _one_sentence(err)
+
+
+def test_replace_disk_gives_a_powered_off_server_a_blank_disk(state: Path, capsys, monkeypatch) -> None:
+    from lab.paths import state_paths
+
+    paths = state_paths()
+    disk = paths.data_disk("secondary")
+    disk.parent.mkdir(parents=True, exist_ok=True)
+    disk.write_bytes(b"old data" * 512)
+    monkeypatch.setattr(vm, "running_pid", lambda paths, n: None)
+    rc, _err = run(capsys, "fault", "replace-disk", "secondary")
+    assert rc == 0
+    with open(disk, "rb") as f:
+        head = f.read(1 << 20)
+    assert head == b"\0" * len(head) and disk.stat().st_size > 4096

@@ -7,6 +7,7 @@ command in the lab's inventory; a blind fault is undone inside the drill, before
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,15 @@ def _report_faults() -> tuple[str, ...]:
     return tuple(mod.FAULTS)
 
 
+def _fault_table() -> dict[str, dict[str, Any]]:
+    table = json.loads((REPO / "playbooks/files/drill/faults.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in table.items() if not k.startswith("_")}
+
+
+def _kind(kind: str) -> list[str]:
+    return [f for f, v in _fault_table().items() if v["kind"] == kind]
+
+
 def _writer_play_vars() -> dict[str, Any]:
     plays = yaml.safe_load(DRILL_PLAYBOOK.read_text(encoding="utf-8"))
     return next(p["vars"] for p in plays if p["hosts"] == "clients[0]")
@@ -40,9 +50,7 @@ def _lab_commands() -> dict[str, dict[str, str]]:
     return yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))["drill_fault_commands"]
 
 
-@pytest.mark.parametrize(
-    "fault", [f for f in _report_faults() if f not in _writer_play_vars()["__drill_planned"]]
-)
+@pytest.mark.parametrize("fault", [f for f in _report_faults() if f not in _kind("planned")])
 def test_the_lab_can_inject_and_undo_every_unplanned_fault(fault: str) -> None:
     commands = _lab_commands()
     assert fault in commands, f"inventories/lab sets no drill_fault_commands.{fault}"
@@ -57,9 +65,8 @@ def test_the_lab_commands_use_only_the_names_the_drill_defines() -> None:
 
 
 def test_every_blind_fault_is_known_to_the_report_and_undone_by_the_lab() -> None:
-    drill = _writer_play_vars()
-    assert drill["__drill_blind"], "no blind fault: the ping_node_down drill is gone"
-    for fault in drill["__drill_blind"]:
+    assert _kind("blind"), "no blind fault: the ping_node_down drill is gone"
+    for fault in _kind("blind"):
         assert fault in _report_faults()
         assert _lab_commands()[fault]["restore"]
 
@@ -78,3 +85,25 @@ def test_the_lab_blind_fault_silences_the_ping_node_before_the_partition() -> No
     # a fenced holder is booted too, and the ping node is restored whatever the cable step did
     assert "fault boot {{ victim }}" in restore
     assert restore.index("; v=$?;") < restore.index("icmp_echo_ignore_all=0")
+
+
+def test_the_fault_table_is_the_reports_and_every_entry_is_complete() -> None:
+    table = _fault_table()
+    assert tuple(table) == _report_faults()
+    for fault, entry in table.items():
+        assert entry["kind"] in {"fault", "planned", "blind"}, fault
+        assert entry["service"] in {"moves", "stays"}, fault
+        assert isinstance(entry["matrix"], bool) and entry["what"], fault
+
+
+def test_the_playbook_reads_the_fault_table_instead_of_its_own_lists() -> None:
+    drill = _writer_play_vars()
+    for name in ("__drill_planned", "__drill_blind", "__drill_stays"):
+        assert "faults.json" in drill["__drill_faults"] and "__drill_faults" in drill[name], name
+
+
+def test_the_faults_that_heal_in_place_keep_the_service_on_the_victim() -> None:
+    table = _fault_table()
+    assert table["export_kill"]["service"] == "stays"
+    assert table["export_fail"]["service"] == "moves"
+    assert table["cluster_kill"]["service"] == "moves"
