@@ -246,6 +246,13 @@ def fault(action: str, name: str, nics: list[str] | None) -> int:
         return 0
     if nics:
         raise LabError(f"--nic only applies to unplug and plug, not {action}: drop it.")
+    if action == "disk-fail":
+        if not node.is_server:
+            raise LabError(f"{name} has no DRBD disk: disk-fail applies to the servers.")
+        _require_running(paths, name)
+        monitor.drive_del(paths.monitor(name), "data")
+        say(f"{name}: DRBD disk fails every read and write from {time.time():.3f} (until a power cycle)")
+        return 0
     with locked(paths):
         if action == "replace-disk":
             return _replace_disk(paths, name)

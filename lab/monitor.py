@@ -50,3 +50,10 @@ def set_link(path: Path, netdev: str, up: bool) -> None:
     out = command(path, f"set_link {netdev} {'on' if up else 'off'}")
     if out:  # set_link prints nothing on success
         raise LabError(f"QEMU refused `set_link {netdev}`: {out}")
+
+
+def drive_del(path: Path, drive: str) -> None:
+    """Cut a drive off from its file: from then on QEMU fails every guest read and write of it (EIO)."""
+    out = command(path, f"drive_del {drive}")
+    if out:  # drive_del prints nothing on success
+        raise LabError(f"QEMU refused `drive_del {drive}`: {out}")

@@ -20,6 +20,7 @@ def test_resource_file_is_private_and_complete(host):
     for line in (
         "protocol C;",
         "fencing resource-only;",
+        "on-io-error detach;",
         'fence-peer "/usr/local/sbin/ha_san-fence-peer -t 5";',
         "after-sb-0pri discard-zero-changes;",
         "after-sb-1pri discard-secondary;",

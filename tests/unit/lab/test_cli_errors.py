@@ -218,3 +218,10 @@ def test_replace_disk_gives_a_powered_off_server_a_blank_disk(state: Path, capsy
     with open(disk, "rb") as f:
         head = f.read(1 << 20)
     assert head == b"\0" * len(head) and disk.stat().st_size > 4096
+
+
+def test_disk_fail_refuses_the_client_and_a_stopped_server(state: Path, capsys, nothing_may_start) -> None:
+    rc, err = run(capsys, "fault", "disk-fail", "client")
+    assert rc == 2 and "client has no DRBD disk" in err
+    rc, err = run(capsys, "fault", "disk-fail", "primary")
+    assert rc == 2 and "primary is not running" in err

@@ -94,6 +94,7 @@ def test_the_fault_table_is_the_reports_and_every_entry_is_complete() -> None:
         assert entry["kind"] in {"fault", "planned", "blind"}, fault
         assert entry["service"] in {"moves", "stays"}, fault
         assert isinstance(entry["matrix"], bool) and entry["what"], fault
+        assert entry.get("ends_on", "victim") in {"victim", "survivor"}, fault
 
 
 def test_the_playbook_reads_the_fault_table_instead_of_its_own_lists() -> None:
