@@ -32,6 +32,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "lab: needs the lab's three QEMU VMs (slow; boots them if not running)"
     )
+    config.addinivalue_line(
+        "markers",
+        "optional: outside the lab tier's core; skipped once HA_SAN_CI_DEADLINE (Unix time) has passed",
+    )
+
+
+def ci_skip_reason(optional: bool, deadline: str | None, now: float) -> str | None:
+    """Why an optional test is skipped (HA_SAN_CI_DEADLINE, Unix time, has passed), or None to run it."""
+    if not optional or not deadline or now < float(deadline):
+        return None
+    return f"CI deadline passed ({time.strftime('%H:%M:%S', time.gmtime(float(deadline)))} UTC): optional"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """CI guards its own time limit: past the deadline it runs nothing optional, and the tier log says so."""
+    optional = item.get_closest_marker("optional") is not None
+    reason = ci_skip_reason(optional, os.environ.get("HA_SAN_CI_DEADLINE"), time.time())
+    if reason is None:
+        return
+    log = os.environ.get("HA_SAN_TIER_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"lab: skipped {item.nodeid} ({reason})\n")
+    pytest.skip(reason)
 
 
 def lab_cli(*args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
