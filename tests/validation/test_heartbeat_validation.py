@@ -5,6 +5,7 @@ checks come before any change, so every failing case must also report changed=0;
 runs only validate.yml on good input and must pass.
 """
 
+# ruff: noqa: E501  (the expected messages are kept whole, word for word)
 from __future__ import annotations
 
 import os
@@ -52,7 +53,13 @@ PLAY = """\
 """
 
 
-def run(tmp_path: Path, overrides: dict, host_overrides: dict | None = None, tasks_from: str = "main"):
+def run(
+    tmp_path: Path,
+    overrides: dict,
+    host_overrides: dict | None = None,
+    tasks_from: str = "main",
+    extra_vars: str = "",
+):
     inventory = {
         "all": {
             "vars": {k: v for k, v in {**GOOD, **overrides}.items() if v is not None},
@@ -85,7 +92,7 @@ def run(tmp_path: Path, overrides: dict, host_overrides: dict | None = None, tas
             },
         }
     }
-    rc, out = run_playbook(tmp_path, inventory, PLAY, f"tasks_from={tasks_from}")
+    rc, out = run_playbook(tmp_path, inventory, PLAY, f"tasks_from={tasks_from} {extra_vars}")
     return rc, " ".join(out.split())  # messages are folded: compare on single spaces
 
 
@@ -98,41 +105,35 @@ CASES = {
     "secret missing": (
         {"heartbeat_authkey": None},
         None,
-        "heartbeat_authkey is not set: Heartbeat signs every packet with this shared secret. Put it in the "
-        "inventory, encrypted with ansible-vault (ansible-vault encrypt_string --name heartbeat_authkey).",
-    ),
-    "stonith off with discard-secondary": (
-        {"heartbeat_stonith_enabled": False, "drbd_after_sb_1pri": "discard-secondary"},
-        None,
-        "heartbeat_stonith_enabled is false while DRBD resolves split brain with after-sb-1pri "
-        "discard-secondary (heartbeat_drbd_after_sb_1pri): without STONITH an isolated Primary keeps "
-        "writing, and discard-secondary can throw away acknowledged writes. Enable STONITH, or set "
-        "drbd_after_sb_1pri to disconnect.",
+        "heartbeat_authkey is missing or shorter than 16 characters: Heartbeat signs every packet with this shared "
+        "secret. Put a random key in the vault (ansible-vault encrypt_string --name heartbeat_authkey).",
     ),
     "node name is not uname -n": (
         {},
         {"heartbeat_node_name": "not-this-host"},
-        f"heartbeat_node_name is 'not-this-host' but this host's uname -n is '{NODENAME}': Heartbeat only "
-        f"accepts its own name in ha.cf and haresources. Set heartbeat_node_name to '{NODENAME}' in this "
-        "host's host_vars, or change the host name.",
+        f"hbv1: heartbeat_node_name is 'not-this-host' (default: the inventory name up to the first dot) but uname "
+        f"-n says '{NODENAME}': Heartbeat only accepts its own name in ha.cf and haresources. Set heartbeat_node_name "
+        f"to '{NODENAME}' in this host's host_vars, or change the host's name.",
     ),
     "vip outside the san": (
         {"ha_san_service_ip": "10.9.0.100"},
         None,
-        "heartbeat_service_ip 10.9.0.100 is outside the SAN network 10.0.0.0/22 (heartbeat_service_network, "
-        "from ha_san_san_network): choose an address inside 10.0.0.0/22.",
+        "heartbeat_service_ip 10.9.0.100 (default: ha_san_service_ip) is outside the SAN network 10.0.0.0/22 "
+        "(heartbeat_service_network, default: ha_san_san_network): choose a free address in 10.0.0.1-10.0.3.254.",
     ),
     "vip is the network address": (
         {"ha_san_service_ip": "10.0.0.0"},
         None,
-        "heartbeat_service_ip 10.0.0.0 is the network address of 10.0.0.0/22: "
-        "choose a host address inside it.",
+        "heartbeat_service_ip 10.0.0.0 (default: ha_san_service_ip) is the network address of the SAN network "
+        "10.0.0.0/22 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
+        "10.0.0.1-10.0.3.254.",
     ),
     "vip is the broadcast address": (
         {"ha_san_service_ip": "10.0.3.255"},
         None,
-        "heartbeat_service_ip 10.0.3.255 is the broadcast address of 10.0.0.0/22: "
-        "choose a host address inside it.",
+        "heartbeat_service_ip 10.0.3.255 (default: ha_san_service_ip) is the broadcast address of the SAN network "
+        "10.0.0.0/22 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
+        "10.0.0.1-10.0.3.254.",
     ),
     "stonith type missing": (
         {"heartbeat_stonith_type": ""},
@@ -162,7 +163,7 @@ def test_bad_input_stops_with_its_message_and_changes_nothing(tmp_path, case):
 def test_empty_secret_is_refused_too(tmp_path):
     rc, out = run(tmp_path, {"heartbeat_authkey": ""})
     assert rc != 0, out
-    assert "heartbeat_authkey is not set:" in out, out
+    assert "heartbeat_authkey is missing or shorter than 16 characters:" in out, out
     assert changed_zero(out), out
 
 
@@ -183,3 +184,62 @@ def test_good_input_passes_validation(tmp_path):
     rc, out = run(tmp_path, {}, tasks_from="validate")
     assert rc == 0, out
     assert changed_zero(out), out
+
+
+def test_short_secret_is_refused_too(tmp_path):
+    rc, out = run(tmp_path, {"heartbeat_authkey": "fifteen-chars.."})
+    assert rc != 0, out
+    assert "heartbeat_authkey is missing or shorter than 16 characters:" in out, out
+    assert changed_zero(out), out
+
+
+def test_a_stonith_type_cluster_glue_does_not_ship_is_refused(tmp_path):
+    # As on a server where cluster-glue is not installed yet: the list the role knows.
+    rc, out = run(
+        tmp_path,
+        {"heartbeat_stonith_type": "external/nosuch"},
+        extra_vars=f"__heartbeat_stonith_tool={tmp_path}/none",
+    )
+    assert rc != 0, out
+    assert (
+        "heartbeat_stonith_type external/nosuch is not a STONITH type on hbv1 (cluster-glue is not installed yet: "
+        "checked against the types it ships): choose one of lab, file, apcmaster, apcsmart, baytech," in out
+    ), out
+    assert "external/ipmi, external/ippower9258," in out, out
+    assert "or install the package that provides it." in out, out
+    assert changed_zero(out), out
+
+
+def test_a_stonith_type_is_checked_against_stonith_list_when_cluster_glue_is_there(tmp_path):
+    tool = tmp_path / "stonith"
+    tool.write_text("#!/bin/sh\n[ \"$1\" = -L ] && printf '%s\\n' external/ipmi external/site-pdu\n")
+    tool.chmod(0o755)
+    rc, out = run(
+        tmp_path,
+        {"heartbeat_stonith_type": "external/libvirt"},
+        extra_vars=f"__heartbeat_stonith_tool={tool}",
+    )
+    assert rc != 0, out
+    assert (
+        "heartbeat_stonith_type external/libvirt is not a STONITH type on hbv1 (stonith -L lists the installed ones): "
+        "choose one of lab, file, external/ipmi, external/site-pdu, or install the package that provides it."
+        in out
+    ), out
+    assert changed_zero(out), out
+    rc, out = run(
+        tmp_path,
+        {"heartbeat_stonith_type": "external/site-pdu"},
+        tasks_from="validate",
+        extra_vars=f"__heartbeat_stonith_tool={tool}",
+    )
+    assert rc == 0, out
+
+
+def test_the_pre_flight_flag_checks_the_argument_spec(tmp_path):
+    # Included alone (tasks_from: validate), the role's spec is checked only when the pre-flight asks.
+    bad = {"heartbeat_udpport": "six-nine-four"}
+    rc, out = run(tmp_path, bad, tasks_from="validate")
+    assert rc == 0, out
+    rc, out = run(tmp_path, bad, tasks_from="validate", extra_vars="__ha_san_validate_argument_spec=true")
+    assert rc != 0, out
+    assert "argument 'heartbeat_udpport' is of type str and we were unable to convert to int" in out, out

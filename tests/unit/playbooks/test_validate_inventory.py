@@ -45,6 +45,8 @@ def host_facts(nodename: str, san: str | None, repl: str | None = None) -> dict:
         "ansible_eth0": {"device": "eth0", "ipv4": {"address": "10.99.0.5"}},
         "ansible_eth1": {"device": "eth1", "ipv4": {"address": san}} if san else {"device": "eth1"},
     }
+    # vblade_target's allow-list is the clients' SAN MACs by default: each host gets one of its own.
+    facts["ansible_eth1"]["macaddress"] = "52:54:00:00:01:%02x" % (sum(map(ord, nodename)) % 256)
     if repl:
         facts["ansible_eth2"] = {"device": "eth2", "ipv4": {"address": repl}}
     return facts
@@ -128,7 +130,8 @@ def hostvars(case: dict, host: str) -> dict:
     return children["clients"]["hosts"][host]
 
 
-def run(tmp: Path, case: dict) -> tuple[int, list[str], dict]:
+def play(tmp: Path, case: dict, playbook: Path = PLAYBOOK, *args: str) -> tuple[int, dict]:
+    """Run playbook on the case's inventory and fake facts: (rc, the json callback's report)."""
     library = tmp / "library"
     library.mkdir(exist_ok=True)
     inventory = copy.deepcopy(case["inventory"])
@@ -150,8 +153,9 @@ def run(tmp: Path, case: dict) -> tuple[int, list[str], dict]:
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_DEPRECATION_WARNINGS="0",
     )
+    extra = ["-e", json.dumps(case["extra_vars"])] if case.get("extra_vars") else []
     proc = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", str(tmp / "inventory.yml"), str(PLAYBOOK)],
+        [str(ANSIBLE_PLAYBOOK), "-i", str(tmp / "inventory.yml"), *extra, *args, str(playbook)],
         env=env,
         capture_output=True,
         text=True,
@@ -159,17 +163,25 @@ def run(tmp: Path, case: dict) -> tuple[int, list[str], dict]:
         check=False,
     )
     try:
-        out = json.loads(proc.stdout[proc.stdout.index("{") :])
+        return proc.returncode, json.loads(proc.stdout[proc.stdout.index("{") :])
     except ValueError:
         pytest.fail(f"no JSON from ansible-playbook (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+def failure_messages(out: dict) -> list[str]:
     messages = []
-    for play in out["plays"]:
-        for task in play["tasks"]:
+    for p in out["plays"]:
+        for task in p["tasks"]:
             for result in task["hosts"].values():
                 for r in [result, *result.get("results", [])]:
                     if r.get("failed") and r.get("msg"):
                         messages.append(r["msg"])
-    return proc.returncode, messages, out["stats"]
+    return messages
+
+
+def run(tmp: Path, case: dict) -> tuple[int, list[str], dict]:
+    rc, out = play(tmp, case)
+    return rc, failure_messages(out), out["stats"]
 
 
 def _all_host_dicts(inventory: dict):
@@ -180,6 +192,64 @@ def _all_host_dicts(inventory: dict):
             yield from walk(child)
 
     yield from walk(inventory["all"])
+
+
+AUTHKEY_MESSAGE = (
+    "heartbeat_authkey is missing or shorter than 16 characters: Heartbeat signs every packet with this shared "
+    "secret. Put a random key in the vault (ansible-vault encrypt_string --name heartbeat_authkey)."
+)
+# What the heartbeat role accepts when cluster-glue is not installed yet (roles/heartbeat/tasks/validate.yml).
+SHIPPED_STONITH_TYPES = (
+    "lab, file, apcmaster, apcsmart, baytech, cyclades, ibmhmc, meatware, null, nw_rpc100s, rcd_serial, rps10, ssh, "
+    "suicide, wti_nps, external/drac5, external/dracmc-telnet, external/hetzner, external/hmchttp, external/ibmrsa, "
+    "external/ibmrsa-telnet, external/ipmi, external/ippower9258, external/kdumpcheck, external/libvirt, external/nut, "
+    "external/rackpdu, external/riloe, external/ssh, external/vcenter, external/vmware, external/xen0, external/xen0-ha"
+)
+
+
+def without_stonith_tool(tmp: Path, case: dict) -> None:
+    """As on a server where cluster-glue is not installed yet."""
+    case["extra_vars"] = {"__heartbeat_stonith_tool": str(tmp / "no-stonith")}
+
+
+def with_stonith_tool(tmp: Path, case: dict, types: list[str]) -> None:
+    """A stand-in for cluster-glue's stonith tool that lists these types for stonith -L."""
+    tool = tmp / "stonith"
+    tool.write_text("#!/bin/sh\n[ \"$1\" = -L ] && printf '%s\\n' " + " ".join(types) + "\n")
+    tool.chmod(0o755)
+    case["extra_vars"] = {"__heartbeat_stonith_tool": str(tool)}
+
+
+# The three inventories the pre-flight let through before issue 25 (only the heartbeat role refused them, after
+# the whole drbd role had run): each changes the good case and returns the message the pre-flight now stops with.
+def stonith_type_missing(tmp_path: Path, case: dict) -> str:
+    del groupvars(case)["heartbeat_stonith_type"]
+    return (
+        "heartbeat_stonith_type is not set: choose lab (the lab's power switch), file (a request directory, for "
+        "tests) or an installed cluster-glue type such as external/ipmi with its parameters in "
+        "heartbeat_stonith_host_params. Running without STONITH needs heartbeat_stonith_enabled: false, which is unsafe."
+    )
+
+
+def stonith_type_that_does_not_exist(tmp_path: Path, case: dict) -> str:
+    groupvars(case)["heartbeat_stonith_type"] = "external/nosuch"
+    without_stonith_tool(tmp_path, case)
+    return (
+        "heartbeat_stonith_type external/nosuch is not a STONITH type on srv1 (cluster-glue is not installed yet: "
+        f"checked against the types it ships): choose one of {SHIPPED_STONITH_TYPES}, or install the package that "
+        "provides it."
+    )
+
+
+def deadtime_below_keepalive(tmp_path: Path, case: dict) -> str:
+    groupvars(case)["heartbeat_deadtime"] = "200ms"
+    return (
+        "Heartbeat timings keepalive 300ms, warntime 1, deadtime 200ms, initdead 60 are out of order: keep keepalive "
+        '< warntime < deadtime, and initdead at least twice deadtime (seconds, or milliseconds as "300ms").'
+    )
+
+
+ISSUE_25 = [stonith_type_missing, stonith_type_that_does_not_exist, deadtime_below_keepalive]
 
 
 # Every case below is a function that changes the good case and returns the expected message
@@ -303,8 +373,8 @@ def case_vip_outside_the_san_subnet(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "ha_san_service_ip 192.0.3.100 is outside ha_san_san_network 192.0.2.0/24: "
-        "choose a free address in 192.0.2.1-192.0.2.254.",
+        "heartbeat_service_ip 192.0.3.100 (default: ha_san_service_ip) is outside the SAN network 192.0.2.0/24 "
+        "(heartbeat_service_network, default: ha_san_san_network): choose a free address in 192.0.2.1-192.0.2.254.",
     )
 
 
@@ -314,8 +384,9 @@ def case_vip_equal_to_the_network_address(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "ha_san_service_ip 192.0.2.0 is the network address of ha_san_san_network 192.0.2.0/24: "
-        "choose a free address in 192.0.2.1-192.0.2.254.",
+        "heartbeat_service_ip 192.0.2.0 (default: ha_san_service_ip) is the network address of the SAN network "
+        "192.0.2.0/24 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
+        "192.0.2.1-192.0.2.254.",
     )
 
 
@@ -325,8 +396,9 @@ def case_vip_equal_to_the_broadcast_address(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "ha_san_service_ip 192.0.2.255 is the broadcast address of ha_san_san_network 192.0.2.0/24: "
-        "choose a free address in 192.0.2.1-192.0.2.254.",
+        "heartbeat_service_ip 192.0.2.255 (default: ha_san_service_ip) is the broadcast address of the SAN network "
+        "192.0.2.0/24 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
+        "192.0.2.1-192.0.2.254.",
     )
 
 
@@ -372,8 +444,9 @@ def case_node_name_that_is_not_uname_n(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "srv1: its node name is node1 (heartbeat_node_name, default: the inventory name up to the first dot) "
-        "but uname -n says srv1: set heartbeat_node_name to srv1, or change the host's name.",
+        "srv1: heartbeat_node_name is 'node1' (default: the inventory name up to the first dot) but uname -n says "
+        "'srv1': Heartbeat only accepts its own name in ha.cf and haresources. Set heartbeat_node_name to 'srv1' in "
+        "this host's host_vars, or change the host's name.",
     )
 
 
@@ -397,7 +470,10 @@ def case_two_exports_with_one_shelf_slot(tmp_path, case):
     second = dict(groupvars(case)["ha_san_resources"][0], name="r1", device="/dev/drbd1", minor=1, port=7790)
     groupvars(case)["ha_san_resources"].append(second)
     return assert_refused(
-        tmp_path, case, "Two exports in ha_san_resources share e0.3: give every resource its own shelf.slot."
+        tmp_path,
+        case,
+        "Two exports in vblade_target_exports (default: ha_san_resources) share e0.3: give every export its own "
+        "shelf.slot.",
     )
 
 
@@ -407,8 +483,9 @@ def case_shelf_out_of_range(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "ha_san_resources entry r0 has shelf 65535 and slot 3: shelf must be 0-65534 and slot 0-254 "
-        "(65535 and 255 are AoE's broadcast addresses).",
+        "vblade_target_exports (default: ha_san_resources) entry r0 needs name (letters, digits, _.-), device (an "
+        "absolute path), shelf 0-65534 and slot 0-254 (65535 and 255 are AoE's broadcast addresses); found shelf "
+        "65535 and slot 3.",
     )
 
 
@@ -418,8 +495,9 @@ def case_slot_out_of_range(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "ha_san_resources entry r0 has shelf 0 and slot 255: shelf must be 0-65534 and slot 0-254 "
-        "(65535 and 255 are AoE's broadcast addresses).",
+        "vblade_target_exports (default: ha_san_resources) entry r0 needs name (letters, digits, _.-), device (an "
+        "absolute path), shelf 0-65534 and slot 0-254 (65535 and 255 are AoE's broadcast addresses); found shelf "
+        "0 and slot 255.",
     )
 
 
@@ -476,8 +554,7 @@ def case_missing_heartbeat_authkey(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "heartbeat_authkey is missing or shorter than 16 characters: put a random key in the vault "
-        "(ansible-vault encrypt_string --name heartbeat_authkey).",
+        AUTHKEY_MESSAGE,
     )
 
 
@@ -500,19 +577,24 @@ def case_stonith_off_with_discard_secondary(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "drbd_after_sb_1pri is discard-secondary but STONITH is off (heartbeat_stonith_enabled: false): turn STONITH on "
-        "(heartbeat_stonith_enabled: true with a heartbeat_stonith_type), or set drbd_after_sb_1pri to consensus.",
+        "drbd_after_sb_1pri is discard-secondary but STONITH is off (drbd_stonith_enabled: false, default: "
+        "heartbeat_stonith_enabled): without STONITH an isolated Primary keeps writing, and discard-secondary can "
+        "throw away acknowledged writes. Turn STONITH on (heartbeat_stonith_enabled: true with a heartbeat_stonith_type), "
+        "or set drbd_after_sb_1pri to consensus.",
     )
 
 
 @refused
 def case_resource_without_a_port(tmp_path, case):
-    del groupvars(case)["ha_san_resources"][0]["port"]
+    resource = groupvars(case)["ha_san_resources"][0]
+    del resource["port"]
     return assert_refused(
         tmp_path,
         case,
-        "ha_san_resources entry r0 needs name (letters, digits, _.-), minor (a number), device (/dev/drbd<minor>), "
-        "disk (the backing disk's path), port (1024-65535), shelf and slot (numbers).",
+        "drbd_resources (default: ha_san_resources) entry r0 needs name (letters, digits, _.-), minor (a number), "
+        "device (/dev/drbd<minor>), disk (the backing disk's path) and port (1024-65535); found "
+        + json.dumps(dict(sorted(resource.items())))
+        + ".",
     )
 
 
@@ -524,6 +606,106 @@ def case_san_network_not_in_cidr_form(tmp_path, case):
         case,
         "ha_san_san_network and ha_san_replication_network must be IPv4 networks in CIDR form, e.g. 10.0.0.0/22 "
         "(found 192.0.2.0/255.255.255.0/x and 198.51.100.0/24).",
+    )
+
+
+# ---- refused: the three that reached the servers before (issue 25) --------------------------------------------
+
+
+@refused
+def case_stonith_type_missing(tmp_path, case):
+    return assert_refused(tmp_path, case, stonith_type_missing(tmp_path, case))
+
+
+@refused
+def case_stonith_type_that_does_not_exist(tmp_path, case):
+    return assert_refused(tmp_path, case, stonith_type_that_does_not_exist(tmp_path, case))
+
+
+@refused
+def case_deadtime_below_keepalive(tmp_path, case):
+    return assert_refused(tmp_path, case, deadtime_below_keepalive(tmp_path, case))
+
+
+# ---- every role's checks run in the pre-flight ------------------------------------------------------------------
+
+
+@accepted
+def case_a_stonith_type_that_stonith_lists_passes(tmp_path, case):
+    groupvars(case)["heartbeat_stonith_type"] = "external/site-pdu"
+    with_stonith_tool(tmp_path, case, ["external/ipmi", "external/site-pdu"])
+    return assert_accepted(tmp_path, case)
+
+
+@refused
+def case_a_stonith_type_that_stonith_does_not_list(tmp_path, case):
+    groupvars(case)["heartbeat_stonith_type"] = "apcmaster"
+    with_stonith_tool(tmp_path, case, ["external/ipmi", "external/site-pdu"])
+    return assert_refused(
+        tmp_path,
+        case,
+        "heartbeat_stonith_type apcmaster is not a STONITH type on srv1 (stonith -L lists the installed ones): "
+        "choose one of lab, file, external/ipmi, external/site-pdu, or install the package that provides it.",
+    )
+
+
+@refused
+def case_short_heartbeat_authkey(tmp_path, case):
+    groupvars(case)["heartbeat_authkey"] = "fifteen-chars.."
+    return assert_refused(tmp_path, case, AUTHKEY_MESSAGE)
+
+
+@refused
+def case_two_resources_with_one_port(tmp_path, case):
+    second = dict(groupvars(case)["ha_san_resources"][0], name="r1", device="/dev/drbd1", minor=1, slot=4)
+    groupvars(case)["ha_san_resources"].append(second)
+    return assert_refused(
+        tmp_path,
+        case,
+        "Two resources in drbd_resources (default: ha_san_resources) share a port: give every resource its own port.",
+    )
+
+
+@refused
+def case_export_mac_that_is_not_locally_administered(tmp_path, case):
+    groupvars(case)["ha_san_resources"][0]["mac"] = "00:ae:00:00:00:03"
+    return assert_refused(
+        tmp_path,
+        case,
+        "Export r0: mode must be macvlan or nic (vblade_target_mode, found macvlan) and mac a locally administered "
+        "unicast address like 02:ae:00:00:00:03 (second hex digit 2, 6, a or e; found 00:ae:00:00:00:03).",
+    )
+
+
+@refused
+def case_a_value_of_the_wrong_type_for_a_role_argument_spec(tmp_path, case):
+    groupvars(case)["heartbeat_udpport"] = "six-nine-four"
+    return assert_refused(
+        tmp_path,
+        case,
+        "Validation of arguments failed:\nargument 'heartbeat_udpport' is of type str and we were unable to convert "
+        "to int: \"'six-nine-four'\" cannot be converted to an int",
+    )
+
+
+@refused
+def case_a_client_variable_against_the_role_argument_spec(tmp_path, case):
+    groupvars(case)["aoe_client_driver"] = "aoe6"
+    return assert_refused(
+        tmp_path,
+        case,
+        "Validation of arguments failed:\nvalue of aoe_client_driver must be one of: in_kernel, build, got: aoe6",
+    )
+
+
+@refused
+def case_a_client_variable_against_the_role_checks(tmp_path, case):
+    groupvars(case)["aoe_client_module_options"] = {"aoe_iflist": "eth1"}
+    return assert_refused(
+        tmp_path,
+        case,
+        "aoe_client_module_options must map aoe module options (aoe_deadsecs, aoe_maxout, aoe_dyndevs, ...) to plain "
+        "values, e.g. {aoe_deadsecs: 180}; set aoe_iflist through aoe_client_interfaces. Found {'aoe_iflist': 'eth1'}.",
     )
 
 
@@ -554,3 +736,36 @@ def test_site_validates_before_any_change():
         "ha_san.aoe.heartbeat",
         "ha_san.aoe.aoe_client",
     ]
+
+
+def _run_site(root: Path, make) -> tuple[str, int, dict]:
+    tmp = root / make.__name__
+    tmp.mkdir()
+    case = good_case(tmp)
+    with open(case["disk"], "wb") as f:
+        f.truncate(64 * 1024 * 1024)
+    expected = make(tmp, case)
+    # --check only as a safety net: were the inventory wrongly accepted, the drbd role would otherwise run on
+    # this machine. The pre-flight's checks run the same in check mode.
+    return (expected, *play(tmp, case, REPO / "playbooks" / "site.yml", "--check"))
+
+
+@pytest.fixture(scope="module")
+def site_outcomes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    with ThreadPoolExecutor(max_workers=len(ISSUE_25)) as pool:
+        futures = {make.__name__: pool.submit(_run_site, root, make) for make in ISSUE_25}
+        return {name: f.result() for name, f in futures.items()}
+
+
+@pytest.mark.parametrize("name", [make.__name__ for make in ISSUE_25])
+def test_site_stops_in_the_pre_flight_before_the_drbd_role(site_outcomes, name):
+    expected, rc, out = site_outcomes[name]
+    assert rc != 0, "site.yml accepted an invalid inventory"
+    assert expected in failure_messages(out), (
+        "expected:\n" + expected + "\ngot:\n" + "\n".join(failure_messages(out))
+    )
+    # Only the pre-flight play started: the drbd role's play (the first that changes a host) never began.
+    assert [p["play"]["name"] for p in out["plays"]] == ["Validate the inventory before anything changes"]
+    assert all(s["changed"] == 0 for s in out["stats"].values()), out["stats"]
+    assert all(s["failures"] >= 1 for h, s in out["stats"].items() if h != "client1"), out["stats"]
