@@ -91,7 +91,7 @@ def test_the_fault_table_is_the_reports_and_every_entry_is_complete() -> None:
     table = _fault_table()
     assert tuple(table) == _report_faults()
     for fault, entry in table.items():
-        assert entry["kind"] in {"fault", "planned", "blind"}, fault
+        assert entry["kind"] in {"fault", "planned", "blind", "outage"}, fault
         assert entry["service"] in {"moves", "stays"}, fault
         assert isinstance(entry["matrix"], bool) and entry["what"], fault
         assert entry.get("ends_on", "victim") in {"victim", "survivor"}, fault
