@@ -78,4 +78,4 @@ demo: lab-up
 	scripts/demo.sh
 
 clean:
-	rm -rf .collections tests/output .tiers.log
+	rm -rf tests/output .tiers.log
