@@ -2,6 +2,8 @@
 
 python3 aoe_probe.py IFACE query SHELF SLOT SECONDS  send an AoE Query Config, print the responses as JSON
 python3 aoe_probe.py IFACE listen SECONDS [READY]   print AoE (0x88a2) and announcement (0x88b5) frames
+python3 aoe_probe.py IFACE read SHELF SLOT MAC SECONDS  send an ATA READ SECTORS EXT of sector 0 to MAC, print
+                                                    the responses as JSON (used to show an allow-list holds)
 """
 
 import json
@@ -48,6 +50,15 @@ def main():
             mine = bytes.fromhex(f.read().strip().replace(":", ""))
         aoe = struct.pack("!BBHBBI", 0x10, 0, shelf, slot, 1, 0x1234) + struct.pack("!HHBBH", 0, 0, 0, 0, 0)
         sock.send(b"\xff" * 6 + mine + struct.pack("!H", AOE) + aoe.ljust(46, b"\0"))
+        seen = [s for s in collect(sock, seconds) if s.get("response")]
+    elif mode == "read":
+        shelf, slot, dst, seconds = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], float(sys.argv[6])
+        with open(f"/sys/class/net/{iface}/address") as f:
+            mine = bytes.fromhex(f.read().strip().replace(":", ""))
+        aoe = struct.pack("!BBHBBI", 0x10, 0, shelf, slot, 0, 0x5678)
+        ata = struct.pack("!BBBB", 0x40, 0, 1, 0x24) + b"\0" * 8  # LBA48, 1 sector, READ SECTORS EXT, LBA 0
+        to = bytes.fromhex(dst.replace(":", ""))
+        sock.send(to + mine + struct.pack("!H", AOE) + (aoe + ata).ljust(46, b"\0"))
         seen = [s for s in collect(sock, seconds) if s.get("response")]
     else:
         if len(sys.argv) > 4:  # tell the caller the socket is listening

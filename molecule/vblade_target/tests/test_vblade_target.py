@@ -217,6 +217,33 @@ def test_stop_stops_the_unit_and_nothing_restarts_it(host, stopped):
     assert host.run(f"systemctl is-active {UNIT}").stdout.strip() == "inactive"
 
 
+def test_the_allow_list_reaches_the_running_export_and_holds(host, probe, stopped):
+    """vblade -m from the settings file: a host not on the list gets no answer, one on it does. The role's
+    handler applies a changed list with the same try-restart used here."""
+    probe_mac = probe.run("cat /sys/class/net/eth0/address").stdout.strip()
+    conf = "/etc/ha_san/exports/r0.conf"
+    read = f"python3 /usr/local/bin/aoe_probe.py eth0 read 0 3 {FLOATING_MAC} 2"
+    try:
+        assert host.run(f"{SCRIPT} r0 start").rc == 0
+        host.run(f"sed -i 's/^ALLOWED_MACS=.*/ALLOWED_MACS=02:00:00:00:99:01/' {conf}")
+        assert host.run(f"systemctl try-restart {UNIT}").rc == 0
+        assert wait_for(lambda: host.run(f"{SCRIPT} r0 status").rc == 0, 5) is not None
+        assert json.loads(probe.run(read).stdout) == []
+        host.run(f"sed -i 's/^ALLOWED_MACS=.*/ALLOWED_MACS={probe_mac}/' {conf}")
+        assert host.run(f"systemctl try-restart {UNIT}").rc == 0
+        assert wait_for(lambda: host.run(f"{SCRIPT} r0 status").rc == 0, 5) is not None
+        answers = json.loads(probe.run(read).stdout)
+        assert [a["src"] for a in answers] == [FLOATING_MAC], answers
+    finally:
+        host.run(f"sed -i \"s/^ALLOWED_MACS=.*/ALLOWED_MACS=''/\" {conf}")
+
+
+def test_try_restart_never_starts_a_stopped_export(host, stopped):
+    assert host.run(f"systemctl try-restart {UNIT}").rc == 0
+    time.sleep(1)
+    assert host.run("pgrep -x vblade").rc != 0
+
+
 def test_unknown_action_is_an_error(host):
     assert host.run(f"{SCRIPT} r0 bogus").rc == 2
 
