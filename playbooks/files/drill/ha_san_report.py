@@ -1,11 +1,14 @@
-"""Failover drill report (ha_san.aoe): one JSON + one PNG per drill, and a Markdown summary over drills.
+"""Failover drill report (ha_san.aoe): one JSON + one PNG per drill, its verdict, and a Markdown summary.
 
-Runs on the controller with nothing but python3 (no numpy / matplotlib: the PNG is drawn here).
+Runs on the controller. The plot needs matplotlib (requirements.txt: run this with the venv's python, as
+failover_drill.yml does with ``ansible_playbook_python``); everything else is standard library only.
 
   report   merge the verifier's JSON, the writer's ack log, the servers' timeline events and the drill's
            facts (fault, fault time, fencing, split brain, double export) into a report JSON with exactly
            the keys fault, stall_s, acked, lost, split_brain, double_export, fenced, timeline; and plot
            write latency over time (x: seconds since the fault) with the fault and the events marked.
+  verdict  judge one drill (ha_san_verdict.py): print the drill's figures and every reason it failed;
+           exit 1 when it failed.
   summary  read several report JSONs and print a Markdown table per fault: runs, stall p50 / max,
            acked, lost, unresolved split brains, double exports; under a fault whose survivors took the
            group over in different ways, one row per way (see takeover_path).
@@ -17,15 +20,24 @@ Times are wall-clock seconds (Unix epoch).  Events from a node whose clock is of
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import math
+import os
 import re
 import statistics
-import struct
 import sys
-import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+# ha_san_verdict.py is shipped beside this file. `python3 -I` (isolated) leaves this file's folder off
+# sys.path, hence the insert.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+from ha_san_verdict import OBSERVATION_KEYS, ends_on, headline, judge  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 REPORT_KEYS = ("fault", "stall_s", "acked", "lost", "split_brain", "double_export", "fenced", "timeline")
 # The drill's one table of faults (faults.json, beside this file).
@@ -37,185 +49,20 @@ FAULT_TABLE: dict[str, dict[str, Any]] = {
 FAULTS = tuple(FAULT_TABLE)
 
 RGB = tuple[int, int, int]
-WHITE: RGB = (255, 255, 255)
-BLACK: RGB = (0, 0, 0)
-GRID: RGB = (225, 225, 225)
 BLUE: RGB = (31, 119, 180)
 RED: RGB = (214, 39, 40)
 ORANGE: RGB = (230, 120, 0)
 STALL: RGB = (255, 226, 226)
-
-# 5x7 bitmap font: 7 rows per glyph, bit 4 = leftmost column.  Lower case is drawn as upper case.
-FONT: dict[str, tuple[int, ...]] = {
-    "0": (0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E),
-    "1": (0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E),
-    "2": (0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F),
-    "3": (0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E),
-    "4": (0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02),
-    "5": (0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E),
-    "6": (0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E),
-    "7": (0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08),
-    "8": (0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E),
-    "9": (0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C),
-    "A": (0x0E, 0x11, 0x11, 0x11, 0x1F, 0x11, 0x11),
-    "B": (0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E),
-    "C": (0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E),
-    "D": (0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C),
-    "E": (0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F),
-    "F": (0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10),
-    "G": (0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F),
-    "H": (0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11),
-    "I": (0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E),
-    "J": (0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C),
-    "K": (0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11),
-    "L": (0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F),
-    "M": (0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11),
-    "N": (0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11),
-    "O": (0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E),
-    "P": (0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10),
-    "Q": (0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D),
-    "R": (0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11),
-    "S": (0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E),
-    "T": (0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04),
-    "U": (0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E),
-    "V": (0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04),
-    "W": (0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A),
-    "X": (0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11),
-    "Y": (0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04),
-    "Z": (0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F),
-    " ": (0, 0, 0, 0, 0, 0, 0),
-    ".": (0, 0, 0, 0, 0, 0x0C, 0x0C),
-    ",": (0, 0, 0, 0, 0x0C, 0x04, 0x08),
-    ":": (0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0),
-    ";": (0, 0x0C, 0x0C, 0, 0x0C, 0x04, 0x08),
-    "-": (0, 0, 0, 0x1F, 0, 0, 0),
-    "+": (0, 0x04, 0x04, 0x1F, 0x04, 0x04, 0),
-    "_": (0, 0, 0, 0, 0, 0, 0x1F),
-    "/": (0, 0x01, 0x02, 0x04, 0x08, 0x10, 0),
-    "(": (0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02),
-    ")": (0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08),
-    "[": (0x0E, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0E),
-    "]": (0x0E, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0E),
-    "=": (0, 0, 0x1F, 0, 0x1F, 0, 0),
-    "<": (0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02),
-    ">": (0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08),
-    "%": (0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03),
-    "#": (0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A),
-    "!": (0x04, 0x04, 0x04, 0x04, 0x04, 0, 0x04),
-    "?": (0x0E, 0x11, 0x01, 0x02, 0x04, 0, 0x04),
-    "*": (0, 0x04, 0x15, 0x0E, 0x15, 0x04, 0),
-    "'": (0x0C, 0x04, 0x08, 0, 0, 0, 0),
-    '"': (0x0A, 0x0A, 0, 0, 0, 0, 0),
-    "@": (0x0E, 0x11, 0x01, 0x0D, 0x15, 0x15, 0x0E),
-}
-GLYPH_W, GLYPH_H = 5, 7
 MAX_PLOT_EVENTS = 40
+# The plot's layout in pixels (at DPI): the title above the axes, tick labels and the x label under them,
+# then one legend line per event.
+DPI = 100
+TITLE_PX, AXES_PX, UNDER_PX, LEGEND_LINE_PX, MARGIN_PX = 60, 360, 52, 14, 10
+LEFT_PX, RIGHT_PX = 78, 24
 
 
-# --- raster + PNG -----------------------------------------------------------------------------------
-class Canvas:
-    """An RGB raster with just what a latency plot needs."""
-
-    def __init__(self, width: int, height: int, bg: RGB = WHITE) -> None:
-        self.width, self.height = width, height
-        self.pix = bytearray(bytes(bg) * (width * height))
-
-    def set(self, x: int, y: int, color: RGB) -> None:
-        if 0 <= x < self.width and 0 <= y < self.height:
-            i = (y * self.width + x) * 3
-            self.pix[i : i + 3] = bytes(color)
-
-    def get(self, x: int, y: int) -> RGB:
-        i = (y * self.width + x) * 3
-        return self.pix[i], self.pix[i + 1], self.pix[i + 2]
-
-    def rect(self, x0: int, y0: int, x1: int, y1: int, color: RGB) -> None:
-        """Filled rectangle, corners inclusive."""
-        x0, x1 = sorted((max(0, x0), min(self.width - 1, x1)))
-        for y in range(max(0, min(y0, y1)), min(self.height - 1, max(y0, y1)) + 1):
-            i = (y * self.width + x0) * 3
-            self.pix[i : i + (x1 - x0 + 1) * 3] = bytes(color) * (x1 - x0 + 1)
-
-    def line(self, x0: int, y0: int, x1: int, y1: int, color: RGB, dash: int = 0) -> None:
-        """Bresenham; with ``dash`` > 0, ``dash`` pixels on, ``dash`` off."""
-        dx, dy = abs(x1 - x0), -abs(y1 - y0)
-        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-        err, n = dx + dy, 0
-        while True:
-            if not dash or (n // dash) % 2 == 0:
-                self.set(x0, y0, color)
-            if x0 == x1 and y0 == y1:
-                return
-            n += 1
-            e2 = 2 * err
-            if e2 >= dy:
-                err += dy
-                x0 += sx
-            if e2 <= dx:
-                err += dx
-                y0 += sy
-
-    def text(self, x: int, y: int, s: str, color: RGB = BLACK, scale: int = 1) -> int:
-        """Draw ``s`` with its top-left corner at (x, y); returns the x after the last glyph."""
-        for ch in s:
-            rows = FONT.get(ch.upper(), FONT["?"])
-            for r, bits in enumerate(rows):
-                for c in range(GLYPH_W):
-                    if bits & (0x10 >> c):
-                        self.rect(
-                            x + c * scale,
-                            y + r * scale,
-                            x + c * scale + scale - 1,
-                            y + r * scale + scale - 1,
-                            color,
-                        )
-            x += (GLYPH_W + 1) * scale
-        return x
-
-    def png(self) -> bytes:
-        return png_bytes(self.width, self.height, bytes(self.pix))
-
-
-def text_width(s: str, scale: int = 1) -> int:
-    return len(s) * (GLYPH_W + 1) * scale
-
-
-def png_bytes(width: int, height: int, rgb: bytes) -> bytes:
-    """8-bit RGB, no interlace, filter 0 on every row."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    stride = width * 3
-    raw = b"".join(b"\0" + rgb[y * stride : (y + 1) * stride] for y in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
-
-
-def nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
-    """Round tick values (1, 2, 5 x 10^k steps) covering [lo, hi]."""
-    if hi <= lo:
-        hi = lo + 1
-    raw = (hi - lo) / max(1, count)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks, i = [], 0
-    while first + i * step <= hi + step * 1e-9:
-        ticks.append(round(first + i * step, 10))
-        i += 1
-    return ticks
-
-
-def fmt_num(v: float) -> str:
-    if v == int(v) and abs(v) < 1e9:
-        return str(int(v))
-    return f"{v:.3g}" if abs(v) < 1 else f"{v:.1f}"
+def _mpl(color: RGB) -> tuple[float, float, float]:
+    return (color[0] / 255, color[1] / 255, color[2] / 255)
 
 
 # --- inputs -----------------------------------------------------------------------------------------
@@ -333,6 +180,11 @@ def build_report(
     }
 
 
+def plot_height(events: int, hidden: bool) -> int:
+    """The PNG's height in pixels with ``events`` events in the legend (and a "more events" line)."""
+    return TITLE_PX + AXES_PX + UNDER_PX + LEGEND_LINE_PX * (events + 1 + int(hidden)) + MARGIN_PX
+
+
 def plot(
     report: dict[str, Any],
     acks: list[tuple[float, float]],
@@ -342,14 +194,16 @@ def plot(
     log_y: bool = False,
     width: int = 1000,
     stall: tuple[float, float] | None = None,
-) -> Canvas:
+) -> Figure:
     """Write latency (ms) over seconds since ``origin``; fault and timeline events as vertical lines.
 
     ``acks`` / ``errors`` are already on the controller's clock; ``stall`` = (start, end) to shade.
+    Drawn with matplotlib's Agg backend (no display); ``png`` turns the figure into the file's bytes.
     """
-    left, right, top, plot_h = 78, 24, 58, 360
-    pw = width - left - right
-    bottom = top + plot_h
+    # imported here: the report JSON, the verdict and the summary need nothing beyond the standard library
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     xs = [t - origin for t, _lat in acks]
     ys = [lat for _t, lat in acks]
     x_lo, x_hi = min([0.0, *xs]), max([0.0, *xs])
@@ -360,96 +214,103 @@ def plot(
     others = [e for e in report["timeline"] if e["node"] != "drill"]
     events = [e for e in others if x_lo <= e["t_rel"] <= x_hi][:MAX_PLOT_EVENTS]
     hidden = len(others) - len(events)
-    legend_top = bottom + 46
-    height = legend_top + 12 * (len(events) + 2 + bool(hidden)) + 8
-    cv = Canvas(width, height)
-
-    def px(x: float) -> int:
-        return left + round((x - x_lo) / (x_hi - x_lo) * (pw - 1))
-
-    if log_y:
-        pos = [y for y in ys if y > 0] or [1.0]
-        y_lo = 10 ** math.floor(math.log10(min(pos)))
-        y_hi = 10 ** math.ceil(math.log10(max(pos) * 1.0001))
-        y_ticks = [10**k for k in range(round(math.log10(y_lo)), round(math.log10(y_hi)) + 1)]
-
-        def ymap(y: float) -> float:
-            return (math.log10(max(y, y_lo)) - math.log10(y_lo)) / (math.log10(y_hi) - math.log10(y_lo))
-    else:
-        y_lo, y_top = 0.0, max([1.0, *ys]) * 1.05
-        y_ticks = nice_ticks(0.0, y_top)
-        if y_ticks[-1] < y_top:  # the axis ends on a tick above the highest point
-            y_ticks.append(round(2 * y_ticks[-1] - y_ticks[-2], 10))
-        y_hi = y_ticks[-1]
-
-        def ymap(y: float) -> float:
-            return (y - y_lo) / (y_hi - y_lo)
-
-    def py(y: float) -> int:
-        return bottom - round(ymap(y) * (plot_h - 1))
-
-    # title, stall band, grid, axes
+    height = plot_height(len(events), bool(hidden))
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    FigureCanvasAgg(fig)
+    pw = width - LEFT_PX - RIGHT_PX
+    ax = fig.add_axes((LEFT_PX / width, 1 - (TITLE_PX + AXES_PX) / height, pw / width, AXES_PX / height))
     r = report
-    cv.text(left, 8, f"HA SAN DRILL: {r['fault']}", BLACK, 2)
-    cv.text(left, 28, f"acked {r['acked']}  lost {r['lost']}  longest stall {r['stall_s']:.2f} s", BLACK)
-    cv.text(8, top - 16, "LATENCY MS" + (" (LOG)" if log_y else ""), BLACK)
-    if stall is not None:
-        cv.rect(px(stall[0] - origin), top, px(stall[1] - origin), bottom, STALL)
-    for yt in y_ticks:
-        y = py(yt)
-        cv.line(left, y, left + pw - 1, y, GRID)
-        lab = fmt_num(yt)
-        cv.text(left - 6 - text_width(lab), y - 3, lab)
-    for xt in nice_ticks(x_lo, x_hi, 10):
-        x = px(xt)
-        cv.line(x, top, x, bottom, GRID)
-        cv.line(x, bottom, x, bottom + 4, BLACK)
-        lab = fmt_num(xt)
-        cv.text(x - text_width(lab) // 2, bottom + 8, lab)
-    cv.text(
-        left + pw // 2 - text_width("SECONDS SINCE THE FAULT") // 2, bottom + 22, "SECONDS SINCE THE FAULT"
+    fig.text(LEFT_PX / width, 1 - 8 / height, f"HA SAN drill: {r['fault']}", va="top", size=14)
+    fig.text(
+        LEFT_PX / width,
+        1 - 32 / height,
+        f"acked {r['acked']}  lost {r['lost']}  longest stall {r['stall_s']:.2f} s",
+        va="top",
+        size=9,
     )
-    cv.line(left, top, left, bottom, BLACK)
-    cv.line(left, bottom, left + pw - 1, bottom, BLACK)
 
-    # data: a dot per ack, joined to the previous one unless they are far apart (a stall stays a gap);
+    # a dot per ack, joined to the previous one unless they are far apart (a stall stays a gap)
+    gap = 3 * (x_hi - x_lo) / pw
+    line_x: list[float] = []
+    line_y: list[float] = []
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if i and x - xs[i - 1] > gap:
+            line_x.append(float("nan"))
+            line_y.append(float("nan"))
+        line_x.append(x)
+        line_y.append(y)
+    ax.plot(line_x, line_y, color=_mpl(BLUE), linewidth=0.8, marker="s", markersize=1.5, zorder=3)
+    if stall is not None:
+        ax.axvspan(stall[0] - origin, stall[1] - origin, color=_mpl(STALL), linewidth=0, zorder=0)
     # write errors as red crosses on the x axis
-    prev: tuple[int, int] | None = None
-    for x, y in zip(xs, ys, strict=True):
-        cur = (px(x), py(y))
-        if prev is not None and cur[0] - prev[0] <= 3:
-            cv.line(*prev, *cur, BLUE)
-        cv.rect(cur[0], cur[1] - 1, cur[0] + 1, cur[1], BLUE)
-        prev = cur
-    for t in errors:
-        x = px(t - origin)
-        cv.line(x - 2, bottom - 6, x + 2, bottom - 2, RED)
-        cv.line(x - 2, bottom - 2, x + 2, bottom - 6, RED)
+    if errors:
+        ax.plot(
+            [t - origin for t in errors],
+            [0.015] * len(errors),
+            "x",
+            color=_mpl(RED),
+            markersize=5,
+            transform=ax.get_xaxis_transform(),
+            zorder=4,
+        )
+    ax.set_xlim(x_lo, x_hi)
+    if log_y:
+        ax.set_yscale("log", nonpositive="clip")
+    else:
+        ax.set_ylim(0, max([1.0, *ys]) * 1.05)
+    ax.grid(True, color="0.88", linewidth=0.8, zorder=1)
+    ax.set_axisbelow(True)
+    ax.set_ylabel("latency ms" + (" (log)" if log_y else ""), size=9)
+    ax.set_xlabel("seconds since the fault", size=9)
+    ax.tick_params(labelsize=8)
 
-    # fault and events: vertical lines, numbered at the top, explained in the legend
-    x0 = px(0.0)
-    cv.line(x0, top, x0, bottom, RED)
-    cv.line(x0 + 1, top, x0 + 1, bottom, RED)
-    cv.text(x0 + 4, top + 2, "FAULT", RED)
-    rows: list[int] = []  # right edge of the last label in each label row
+    # fault and events: vertical lines, numbered at the top, explained in the legend under the plot
+    ax.axvline(0.0, color=_mpl(RED), linewidth=2, zorder=5)
+    ax.text(0.0, 0.99, " fault", color=_mpl(RED), size=8, va="top", transform=ax.get_xaxis_transform())
+    rows: list[float] = []  # right edge (pixels) of the last number in each row of numbers
     for n, ev in enumerate(events, 1):
-        x = px(ev["t_rel"])
-        cv.line(x, top + 12, x, bottom, ORANGE, dash=3)
-        lab = str(n)
-        row = next((i for i, edge in enumerate(rows) if edge < x), len(rows))
+        ax.axvline(ev["t_rel"], color=_mpl(ORANGE), linewidth=1, linestyle=(0, (3, 3)), zorder=4)
+        x_px = (ev["t_rel"] - x_lo) / (x_hi - x_lo) * pw
+        row = next((i for i, edge in enumerate(rows) if edge < x_px), len(rows))
         if row == len(rows):
-            rows.append(0)
-        rows[row] = x + 2 + text_width(lab)
-        cv.text(x + 2, top + 14 + row * 9, lab, ORANGE)  # right of its line
-    y = legend_top
-    cv.text(left, y, f"0  {0.0:+.2f} S  FAULT {r['fault']}", RED)
-    chars = (width - left - 8) // (GLYPH_W + 1)
-    for n, ev in enumerate(events, 1):
-        y += 12
-        cv.text(left, y, f"{n}  {ev['t_rel']:+.2f} S  {ev['node']}: {ev['event']}"[:chars], ORANGE)
+            rows.append(0.0)
+        rows[row] = x_px + 3 + 7 * len(str(n))
+        ax.annotate(
+            str(n),
+            (ev["t_rel"], 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -24 - 10 * row),
+            textcoords="offset pixels",
+            color=_mpl(ORANGE),
+            size=7,
+        )
+    lines = [(f"0  {0.0:+.2f} s  fault {r['fault']}", RED)]
+    chars = (width - LEFT_PX - 8) // 7
+    lines += [
+        (f"{n}  {ev['t_rel']:+.2f} s  {ev['node']}: {ev['event']}"[:chars], ORANGE)
+        for n, ev in enumerate(events, 1)
+    ]
     if hidden:
-        cv.text(left, y + 12, f"{hidden} more events outside the plot: see the report JSON"[:chars], BLACK)
-    return cv
+        lines.append((f"{hidden} more events outside the plot: see the report JSON"[:chars], (0, 0, 0)))
+    top = TITLE_PX + AXES_PX + UNDER_PX
+    for i, (text, color) in enumerate(lines):
+        fig.text(
+            LEFT_PX / width,
+            1 - (top + i * LEGEND_LINE_PX) / height,
+            text,
+            color=_mpl(color),
+            family="monospace",
+            size=8,
+            va="top",
+        )
+    return fig
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes, at its own size (width x height pixels at DPI)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
 
 
 # --- summary ----------------------------------------------------------------------------------------
@@ -585,12 +446,73 @@ def cmd_report(args: argparse.Namespace) -> int:
         stall = None
         if verify.get("stall_start_wall") is not None and verify.get("stall_end_wall") is not None:
             stall = (verify["stall_start_wall"] - cl, verify["stall_end_wall"] - cl)
-        cv = plot(
-            report, acks, [t - cl for t in errors], origin, log_y=args.log_y, width=args.width, stall=stall
-        )
+        try:
+            fig = plot(
+                report,
+                acks,
+                [t - cl for t in errors],
+                origin,
+                log_y=args.log_y,
+                width=args.width,
+                stall=stall,
+            )
+        except ImportError as exc:
+            print(
+                f"ha_san_report: the plot needs matplotlib ({exc}): run this with the Python of the venv "
+                f"made from requirements.txt (failover_drill.yml uses ansible_playbook_python); "
+                f"{args.out or 'the report JSON'} is written, {args.png} is not",
+                file=sys.stderr,
+            )
+            return 2
         with open(args.png, "wb") as fh:
-            fh.write(cv.png())
+            fh.write(png(fig))
     return 0
+
+
+def cmd_verdict(args: argparse.Namespace) -> int:
+    try:
+        report = load_json(args.report)
+        table = load_json(args.fault_table) if args.fault_table else FAULT_TABLE
+        drbd_after = load_json(args.drbd_after)
+        observations = load_json(args.observations) if args.observations else {}
+    except (OSError, ValueError) as exc:
+        print(f"ha_san_report: verdict: {exc}", file=sys.stderr)
+        return 2
+    unknown = set(observations) - set(OBSERVATION_KEYS)
+    if not isinstance(drbd_after, dict) or unknown:
+        print(
+            "ha_san_report: verdict: --drbd-after is {SERVER: {role, connection_state, ...}} and "
+            f"--observations has only the keys {sorted(OBSERVATION_KEYS)} (found {sorted(unknown)})",
+            file=sys.stderr,
+        )
+        return 2
+    fault_name = args.fault or str(report.get("fault", ""))
+    fault = table.get(fault_name) or {}  # a fault of the user's own, not in the table: its service moves
+    passed, reasons = judge(
+        report,
+        fault,
+        victim=args.victim,
+        survivor=args.survivor,
+        drbd_after=drbd_after,
+        observations=observations,
+        fault_name=fault_name,
+    )
+    print(headline(report, passed))
+    for reason in reasons:
+        print(f"- {reason}")
+    if args.out:
+        verdict = {
+            "fault": fault_name,
+            "passed": passed,
+            "reasons": reasons,
+            "victim": args.victim,
+            "survivor": args.survivor,
+            "ends_on": ends_on(fault),
+        }
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump(verdict, fh, indent=2)
+            fh.write("\n")
+    return 0 if passed else 1
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -641,6 +563,23 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--log-y", action="store_true", help="logarithmic latency axis")
     r.add_argument("--width", type=int, default=1000, help="plot width in pixels")
     r.set_defaults(func=cmd_report)
+    v = sub.add_parser("verdict", help="judge one drill: exit 1 with every reason when it failed")
+    v.add_argument("--report", required=True, help="the drill's report JSON (report --out)")
+    v.add_argument("--fault-table", help="faults.json (default: the one beside this script)")
+    v.add_argument("--fault", help="the fault the drill injected (default: the report's)")
+    v.add_argument("--victim", required=True, help="the server the fault hit (the Primary before it)")
+    v.add_argument("--survivor", required=True, help="the other server")
+    v.add_argument(
+        "--drbd-after",
+        required=True,
+        help="JSON {SERVER: {role, connection_state, disk_state, peer_disk_state}} after the rejoin",
+    )
+    v.add_argument(
+        "--observations",
+        help="JSON {victim_export_rc: int|null, survivor_role: str|null}: what the drill saw in the fault",
+    )
+    v.add_argument("--out", help="also write {fault, passed, reasons, victim, survivor, ends_on} here")
+    v.set_defaults(func=cmd_verdict)
     s = sub.add_parser("summary", help="Markdown table over several report JSONs")
     s.add_argument("reports", nargs="+", help="report JSON files")
     s.add_argument("--out", help="also write the Markdown here")

@@ -23,37 +23,35 @@ Prints a JSON report (also to --out).  Exit 0: nothing lost; 1: lost > 0; 2: usa
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import mmap
 import os
-import struct
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-# --- block format: the same definitions as ha_san_writer.py (tests check they agree) ----------------
-MAGIC = b"HASANBLK"
-FORMAT_VERSION = 1
-HEADER = struct.Struct(">8sHHI8sQQ")
-DIGEST_SIZE = 32
-NONCE_SIZE = 8
+# The block format is ha_san_block.py's, shipped beside this file. `python3 -I` (isolated) leaves this
+# file's folder off sys.path, hence the insert.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+import ha_san_block  # noqa: E402
+from ha_san_block import (  # noqa: E402
+    FORMAT_VERSION,
+    build_block,
+    digest_ok,
+    has_magic,
+    read_header,
+)
+
+# Not used here, but part of the format the tests check the writer and the verifier share.
+DIGEST_SIZE, HEADER, MAGIC = ha_san_block.DIGEST_SIZE, ha_san_block.HEADER, ha_san_block.MAGIC
 
 OK_KINDS = ("ok", "superseded")
 LOST_KINDS = ("stale", "foreign", "misplaced", "future", "corrupt", "garbage", "zero", "read_error")
 EXIT_LOST, EXIT_USAGE, EXIT_NOTHING = 1, 2, 3
 OPEN_STALL_MIN_S = 1.0  # a shorter tail after the last ack is just the stop itself
-
-
-def payload(nonce: bytes, seq: int, size: int) -> bytes:
-    return hashlib.shake_256(b"ha_san.aoe drill\0" + nonce + seq.to_bytes(8, "big")).digest(size)
-
-
-def build_block(nonce: bytes, seq: int, offset: int, block_size: int) -> bytes:
-    head = HEADER.pack(MAGIC, FORMAT_VERSION, 0, block_size, nonce, seq, offset)
-    body = head + payload(nonce, seq, block_size - HEADER.size - DIGEST_SIZE)
-    return body + hashlib.sha256(body).digest()
 
 
 # --- ack log ----------------------------------------------------------------------------------------
@@ -142,12 +140,13 @@ def classify(
     bs = len(data)
     if not data.strip(b"\0"):
         return "zero", None, ""
-    if data[: len(MAGIC)] != MAGIC or bs < HEADER.size + DIGEST_SIZE:
+    if not has_magic(data):
         return "garbage", None, ""
-    if hashlib.sha256(data[:-DIGEST_SIZE]).digest() != data[-DIGEST_SIZE:]:
+    if not digest_ok(data):
         return "corrupt", None, ""
-    _magic, version, _flags, length, f_nonce, f_seq, f_offset = HEADER.unpack_from(data)
-    if version != FORMAT_VERSION or length != bs:
+    head = read_header(data)
+    f_nonce, f_seq, f_offset = head.nonce, head.seq, head.offset
+    if head.version != FORMAT_VERSION or head.length != bs:
         return "corrupt", f_seq, f_nonce.hex()
     if f_nonce != nonce:
         return "foreign", f_seq, f_nonce.hex()

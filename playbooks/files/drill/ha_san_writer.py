@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import mmap
 import os
@@ -28,36 +27,29 @@ import sys
 import time
 from typing import Any, TextIO
 
-# --- block format (ha_san_verify.py carries the same definitions; tests check they agree) ----------
-MAGIC = b"HASANBLK"
-FORMAT_VERSION = 1
-# magic, format version, flags, block length, nonce (8 bytes), seq, byte offset on the target
-HEADER = struct.Struct(">8sHHI8sQQ")
-DIGEST_SIZE = 32  # sha256 over everything before it, stored in the block's last 32 bytes
-NONCE_SIZE = 8
-MIN_BLOCK_SIZE = 512
-LOG_VERSION = 1
+# The block format is ha_san_block.py's, shipped beside this file. `python3 -I` (isolated) leaves this
+# file's folder off sys.path, hence the insert.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+import ha_san_block  # noqa: E402
+from ha_san_block import (  # noqa: E402
+    DIGEST_SIZE,
+    FORMAT_VERSION,
+    HEADER,
+    MIN_BLOCK_SIZE,
+    NONCE_SIZE,
+    block_offset,
+    build_block,
+)
 
+# Not used here, but part of the format the tests check the writer and the verifier share.
+MAGIC = ha_san_block.MAGIC
+
+LOG_VERSION = 1
 BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t) on 64-bit Linux
 DEFAULT_BLOCKS = 16384  # 64 MiB of 4 KiB blocks
 EXIT_USAGE = 2
-
-
-def payload(nonce: bytes, seq: int, size: int) -> bytes:
-    """Deterministic filler derived from (nonce, seq): the verifier rebuilds it byte for byte."""
-    return hashlib.shake_256(b"ha_san.aoe drill\0" + nonce + seq.to_bytes(8, "big")).digest(size)
-
-
-def build_block(nonce: bytes, seq: int, offset: int, block_size: int) -> bytes:
-    """The full content of block ``seq`` written at byte ``offset``: header + payload + sha256."""
-    head = HEADER.pack(MAGIC, FORMAT_VERSION, 0, block_size, nonce, seq, offset)
-    body = head + payload(nonce, seq, block_size - HEADER.size - DIGEST_SIZE)
-    return body + hashlib.sha256(body).digest()
-
-
-def block_offset(seq: int, base: int, blocks: int, block_size: int) -> int:
-    """Where block ``seq`` goes: the region wraps around every ``blocks`` blocks."""
-    return base + (seq % blocks) * block_size
 
 
 def parse_nonce(text: str) -> bytes:

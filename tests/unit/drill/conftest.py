@@ -50,6 +50,11 @@ def reporter() -> ModuleType:
     return load("ha_san_report")
 
 
+@pytest.fixture(scope="session")
+def verdict() -> ModuleType:
+    return load("ha_san_verdict")
+
+
 @pytest.fixture
 def workdir() -> Iterator[Path]:
     """A directory on a real disk (/var/tmp), not tmpfs: O_DIRECT needs a filesystem that takes it."""

@@ -1,8 +1,10 @@
 """The drill as the playbook will run it, end to end, with the scripts as separate processes.
 
-The scripts run under ``python -I -S`` (isolated, no site-packages): the client has python3 and nothing
-else, so anything beyond the standard library would fail here.  A real block device (a loop device) is
-used when the test runs as root and ``losetup`` works.
+The client's scripts (writer, verifier) and the report's verdict and summary run under ``python -I -S``
+(isolated, no site-packages): the client has python3 and nothing else, so anything beyond the standard
+library would fail here.  The report's plot needs matplotlib: ``report`` runs with the controller's Python
+(the venv's, as failover_drill.yml runs it).  A real block device (a loop device) is used when the test
+runs as root and ``losetup`` works.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ PY = [sys.executable, "-I", "-S"]
 
 def script(name: str, *args: str) -> list[str]:
     return [*PY, str(DRILL / name), *args]
+
+
+def controller_script(name: str, *args: str) -> list[str]:
+    """A controller tool that needs the venv's packages (matplotlib)."""
+    return [sys.executable, str(DRILL / name), *args]
 
 
 def acks_in(log: Path) -> int:
@@ -125,7 +132,7 @@ def test_writer_stall_verify_report_summary(workdir: Path, direct_flags: list[st
     )
     for n in (1, 2):
         rep = subprocess.run(
-            script(
+            controller_script(
                 "ha_san_report.py",
                 "report",
                 "--verify",
@@ -159,6 +166,38 @@ def test_writer_stall_verify_report_summary(workdir: Path, direct_flags: list[st
     }
     assert report["stall_s"] == pytest.approx(v["stall_s"], abs=0.001) and report["lost"] == 0
     assert (workdir / "plot1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (workdir / "drbd_after.json").write_text(
+        json.dumps(
+            {
+                n: {"role": r, "connection_state": "Connected"}
+                for n, r in (("srv1", "Secondary"), ("srv2", "Primary"))
+            }
+        )
+    )
+    (workdir / "observations.json").write_text(json.dumps({"victim_export_rc": None, "survivor_role": None}))
+    verdict = subprocess.run(
+        script(
+            "ha_san_report.py",
+            "verdict",
+            "--report",
+            str(workdir / "report1.json"),
+            "--fault",
+            "crash",
+            "--victim",
+            "srv1",
+            "--survivor",
+            "srv2",
+            "--drbd-after",
+            str(workdir / "drbd_after.json"),
+            "--observations",
+            str(workdir / "observations.json"),
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    assert verdict.stdout.startswith("Drill crash passed: lost 0 of ")
     summary = subprocess.run(
         script("ha_san_report.py", "summary", str(workdir / "report1.json"), str(workdir / "report2.json")),
         capture_output=True,

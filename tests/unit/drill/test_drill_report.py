@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import struct
 import zlib
@@ -16,8 +15,35 @@ T0 = 1_795_600_000.0  # a wall-clock time in 2026
 KEYS = {"fault", "stall_s", "acked", "lost", "split_brain", "double_export", "fenced", "timeline"}
 
 
-def parse_png(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Check signature, chunk CRCs, IHDR (8-bit RGB), IEND; return width, height and the pixel rows."""
+def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> list[bytes]:
+    """Undo PNG's per-row filters (none, sub, up, average, Paeth): the pixel rows."""
+    stride = width * bpp
+    assert len(raw) == (stride + 1) * height
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        assert kind in (0, 1, 2, 3, 4), kind
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line))
+        prev = line
+    return rows
+
+
+def parse_png(data: bytes) -> tuple[int, int, list[bytes], dict[bytes, bytes]]:
+    """Check signature, chunk CRCs, IHDR (8-bit RGB or RGBA), IEND; return width, height, the pixel rows as
+    RGB (an alpha channel must be opaque) and the tEXt chunks."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks = 8, []
     while pos < len(data):
@@ -29,13 +55,15 @@ def parse_png(data: bytes) -> tuple[int, int, list[bytes]]:
         pos += 12 + length
     assert chunks[0][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
     width, height, depth, color, comp, filt, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, color, comp, filt, interlace) == (8, 2, 0, 0, 0)
+    assert (depth, comp, filt, interlace) == (8, 0, 0, 0) and color in (2, 6)
+    bpp = 3 if color == 2 else 4
     raw = zlib.decompress(b"".join(body for tag, body in chunks if tag == b"IDAT"))
-    stride = width * 3 + 1
-    assert len(raw) == stride * height
-    rows = [raw[y * stride : (y + 1) * stride] for y in range(height)]
-    assert all(r[0] == 0 for r in rows)  # filter type 0 everywhere
-    return width, height, [r[1:] for r in rows]
+    rows = _unfilter(raw, width, height, bpp)
+    if bpp == 4:
+        assert all(r[i] == 255 for r in rows for i in range(3, len(r), 4))  # opaque: a plain white ground
+        rows = [bytes(b for i, b in enumerate(r) if i % 4 != 3) for r in rows]
+    text = dict(body.split(b"\0", 1) for tag, body in chunks if tag == b"tEXt")
+    return width, height, rows, text
 
 
 def pixels(rows: list[bytes]) -> set[tuple[int, int, int]]:
@@ -177,8 +205,9 @@ def test_report_cli_writes_json_and_a_valid_png(reporter: ModuleType, tmp_path: 
         "last ack before the longest stall (seq 120)",
     ]
 
-    width, height, rows = parse_png((tmp_path / "plot.png").read_bytes())
+    width, height, rows, text = parse_png((tmp_path / "plot.png").read_bytes())
     assert width == 1000 and 400 < height < 1000
+    assert text[b"Software"].startswith(b"Matplotlib")  # drawn by the plotting library, not by hand
     colours = pixels(rows)
     assert len(colours) > 3  # more than the white background
     assert reporter.BLUE in colours and reporter.RED in colours and reporter.ORANGE in colours
@@ -221,40 +250,9 @@ def test_report_cli_log_scale_and_overrides(reporter: ModuleType, tmp_path: Path
     assert rc == 0
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["double_export"] is True and rep["fenced"] == [] and rep["fault"] == "san_unplug"
-    width, _height, rows = parse_png((tmp_path / "p.png").read_bytes())
-    assert width == 640 and len(pixels(rows)) > 3
+    width, _height, rows, text = parse_png((tmp_path / "p.png").read_bytes())
+    assert width == 640 and len(pixels(rows)) > 3 and text[b"Software"].startswith(b"Matplotlib")
     assert reporter.main(["report", "--verify", str(tmp_path / "verify.json")]) == 2  # no fault named
-
-
-def test_canvas_png_round_trip_and_font(reporter: ModuleType) -> None:
-    cv = reporter.Canvas(40, 20)
-    assert parse_png(cv.png())[:2] == (40, 20) and pixels(parse_png(cv.png())[2]) == {reporter.WHITE}
-    end = cv.text(1, 1, "Ab9:", reporter.BLACK)
-    assert end == 1 + 4 * 6
-    cv.line(0, 19, 39, 0, reporter.BLUE)
-    cv.set(1000, 1000, reporter.RED)  # off canvas: ignored
-    w, h, rows = parse_png(cv.png())
-    assert (w, h) == (40, 20)
-    assert cv.get(0, 19) == reporter.BLUE and cv.get(39, 0) == reporter.BLUE
-    assert reporter.BLACK in pixels(rows)
-    for ch, glyph in reporter.FONT.items():
-        assert len(ch) == 1 and not ch.islower()
-        assert len(glyph) == 7 and all(0 <= row < 32 for row in glyph), ch
-    for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ .:-+/()=%":
-        assert ch in reporter.FONT
-
-
-def test_nice_ticks(reporter: ModuleType) -> None:
-    assert reporter.nice_ticks(0, 10, 5) == [0, 2, 4, 6, 8, 10]
-    assert reporter.nice_ticks(-3.2, 14.7, 6) == [0, 5, 10]
-    assert reporter.nice_ticks(0.001, 0.0093, 8) == [0.002, 0.004, 0.006, 0.008]
-    assert reporter.nice_ticks(5, 5) == [5, 5.2, 5.4, 5.6, 5.8, 6]
-    ticks = reporter.nice_ticks(0, 11500, 6)
-    assert (
-        ticks[0] == 0
-        and ticks[-1] <= 11500
-        and all(b - a == ticks[1] - ticks[0] for a, b in itertools.pairwise(ticks))
-    )
 
 
 def test_ack_log_reader_agrees_with_the_verifier(
@@ -356,12 +354,30 @@ def test_plot_lists_only_events_inside_the_plot(reporter: ModuleType) -> None:
     events = [{"t": T0 + i, "node": "srv2", "event": f"event {i}"} for i in range(-100, 200)]
     report = reporter.build_report(fake_verify(), events, fault="crash", fault_time=T0)
     acks = [(T0 - 5 + i * 0.01, 2.0) for i in range(2500)]  # -5 s .. +20 s
-    cv = reporter.plot(report, acks, [], T0)
+    fig = reporter.plot(report, acks, [], T0)
     small = reporter.plot(report, acks[:10], [], T0)
-    assert cv.width == 1000
-    # at most MAX_PLOT_EVENTS legend lines (12 px each) plus fault and "more events" lines
-    assert cv.height <= 58 + 360 + 46 + 12 * (reporter.MAX_PLOT_EVENTS + 3) + 8
-    assert small.height < cv.height
+    width, height = (round(v) for v in fig.get_size_inches() * reporter.DPI)
+    assert width == 1000
+    # at most MAX_PLOT_EVENTS legend lines plus the fault and "more events" lines
+    assert height <= reporter.plot_height(reporter.MAX_PLOT_EVENTS, True)
+    assert round(small.get_size_inches()[1] * reporter.DPI) < height
+    png_w, png_h, _rows, _text = parse_png(reporter.png(fig))
+    assert (png_w, png_h) == (width, height)
+    # the plot spans -5.5 .. +20.5 s: 26 of the 300 events and the client's stall start and resume
+    legend = [t.get_text() for t in fig.texts if t.get_text()[:1].isdigit()]
+    assert len(legend) == 1 + 28 + 1 and legend[0].startswith("0  +0.00 s  fault crash")
+    assert legend[1].startswith("1  -5.00 s  srv2: event -5") and legend[-2].startswith("28  +20.00 s")
+    assert legend[-1] == "274 more events outside the plot: see the report JSON"
+    # more events inside the range than MAX_PLOT_EVENTS: the first ones are listed, the rest counted
+    dense = [{"t": T0 + i / 10, "node": "srv2", "event": f"event {i}"} for i in range(100)]
+    fig = reporter.plot(
+        reporter.build_report(fake_verify(), dense, fault="crash", fault_time=T0), acks, [], T0
+    )
+    assert round(fig.get_size_inches()[1] * reporter.DPI) == reporter.plot_height(
+        reporter.MAX_PLOT_EVENTS, True
+    )
+    legend = [t.get_text() for t in fig.texts if t.get_text()[:1].isdigit()]
+    assert len(legend) == 1 + reporter.MAX_PLOT_EVENTS + 1 and legend[-1].startswith("62 more events")
 
 
 def took_over(fault: str, stall: float, survivor: str, event: str, victim: str = "srv1") -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""Failover drill block format (ha_san.aoe): the one definition the writer and the verifier share.
+
+Standard library only; shipped beside ha_san_writer.py and ha_san_verify.py (the playbook copies the three
+to the client) and imported from that folder.  Layout (format version 1), README.md beside this file:
+
+  magic | format version | flags | block length | nonce (8 bytes) | seq | byte offset | payload | sha256
+
+The payload is derived from (nonce, seq) alone, so the verifier rebuilds every block byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import NamedTuple
+
+MAGIC = b"HASANBLK"
+FORMAT_VERSION = 1
+# magic, format version, flags, block length, nonce (8 bytes), seq, byte offset on the target
+HEADER = struct.Struct(">8sHHI8sQQ")
+DIGEST_SIZE = 32  # sha256 over everything before it, stored in the block's last 32 bytes
+NONCE_SIZE = 8
+MIN_BLOCK_SIZE = 512
+
+
+class Header(NamedTuple):
+    """A block's header fields, as read back."""
+
+    magic: bytes
+    version: int
+    flags: int
+    length: int
+    nonce: bytes
+    seq: int
+    offset: int
+
+
+def payload(nonce: bytes, seq: int, size: int) -> bytes:
+    """Deterministic filler derived from (nonce, seq): the verifier rebuilds it byte for byte."""
+    return hashlib.shake_256(b"ha_san.aoe drill\0" + nonce + seq.to_bytes(8, "big")).digest(size)
+
+
+def build_block(nonce: bytes, seq: int, offset: int, block_size: int) -> bytes:
+    """The full content of block ``seq`` written at byte ``offset``: header + payload + sha256."""
+    head = HEADER.pack(MAGIC, FORMAT_VERSION, 0, block_size, nonce, seq, offset)
+    body = head + payload(nonce, seq, block_size - HEADER.size - DIGEST_SIZE)
+    return body + hashlib.sha256(body).digest()
+
+
+def block_offset(seq: int, base: int, blocks: int, block_size: int) -> int:
+    """Where block ``seq`` goes: the region wraps around every ``blocks`` blocks."""
+    return base + (seq % blocks) * block_size
+
+
+def has_magic(data: bytes) -> bool:
+    """Does ``data`` start like a drill block (and is it long enough to be one)?"""
+    return data[: len(MAGIC)] == MAGIC and len(data) >= HEADER.size + DIGEST_SIZE
+
+
+def digest_ok(data: bytes) -> bool:
+    """Does the block's stored sha256 match every byte before it?"""
+    return hashlib.sha256(data[:-DIGEST_SIZE]).digest() == data[-DIGEST_SIZE:]
+
+
+def read_header(data: bytes) -> Header:
+    """The header fields at the start of ``data`` (not checked: see has_magic and digest_ok)."""
+    return Header(*HEADER.unpack_from(data))
