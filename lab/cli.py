@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="unplug/plug only this NIC (repeatable); default: all of the node's storage NICs",
     )
+    sw = sub.add_parser(
+        "switch-hold",
+        help="show or set how long the SAN switch holds a MAC on its old port (default 3 s, 0: no hold)",
+    )
+    sw.add_argument("seconds", nargs="?", type=int, help="new hold in seconds; omitted: show the current one")
     return p
 
 
@@ -102,6 +107,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         if cmd and cmd[0] == "--":
             cmd = cmd[1:]
         return lifecycle.ssh_exec(config.node(args.node).name, cmd)
+    if args.command == "switch-hold":
+        from lab import switch
+        from lab.paths import state_paths
+
+        paths = state_paths()
+        if args.seconds is not None:
+            switch.set_mac_hold(paths, "san", args.seconds)
+        print(f"san switch MAC hold: {switch.mac_hold(paths, 'san')} s")
+        return 0
     if args.command == "fault":
         return lifecycle.fault(args.action, config.node(args.node).name, args.nic)
     raise AssertionError(args.command)

@@ -8,8 +8,10 @@ The default MAC min-persistence (3 s) is kept on purpose: the failover drills mu
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 from lab import procs
 from lab.errors import LabError
@@ -68,3 +70,50 @@ def stop(paths: StatePaths, switch: str) -> bool:
         return False
     procs.stop(pid)
     return True
+
+
+def _mgmt(path: Path, line: str, timeout: float = 5.0) -> str:
+    """One command on a vde_switch's management console: its output; LabError unless it reports success."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(path))
+            sent = False
+            while True:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+                if buf.endswith(b"vde$ "):
+                    if sent:
+                        break
+                    sock.sendall(line.encode() + b"\n")
+                    sent, buf = True, b""
+    except (OSError, TimeoutError) as e:
+        raise LabError(
+            f"vde_switch console {path} did not answer ({e}): check `python3 -m lab status`."
+        ) from e
+    out = buf.decode(errors="replace")
+    if "1000 Success" not in out:
+        raise LabError(f"vde_switch refused `{line}`: {out.strip() or 'no answer'}")
+    return out
+
+
+def set_mac_hold(paths: StatePaths, switch: str, seconds: int) -> None:
+    """How long the switch keeps a MAC on its port before a frame from another port may move it ("min
+    persistence"; vde_switch's default is 3 s, which the drills keep on purpose)."""
+    if seconds < 0:
+        raise LabError(f"a MAC hold of {seconds} s is impossible: give 0 or more seconds (the default is 3).")
+    if running_pid(paths, switch) is None:
+        raise LabError(f"switch {switch} is not running: start the lab with `python3 -m lab up`.")
+    _mgmt(paths.switch_mgmt(switch), f"hash/setminper {seconds}")
+
+
+def mac_hold(paths: StatePaths, switch: str) -> int:
+    """The switch's MAC hold in seconds, as it reports it."""
+    for line in _mgmt(paths.switch_mgmt(switch), "hash/showinfo").splitlines():
+        if line.startswith("Min persistence"):
+            return int(line.split()[2])
+    raise LabError(f"vde_switch {switch} did not report its min persistence: check its version.")
