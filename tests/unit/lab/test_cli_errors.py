@@ -195,7 +195,10 @@ def test_release_from_environment(state: Path, capsys, monkeypatch) -> None:
 
 
 def test_replace_disk_refuses_a_running_server_and_the_client(state: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr(vm, "blank_data_disk", lambda *_a: (_ for _ in ()).throw(AssertionError("blanked")))
+    def must_not_blank(*_args: object) -> None:
+        raise AssertionError("a running server's disk was blanked")
+
+    monkeypatch.setattr(vm, "blank_data_disk", must_not_blank)
     monkeypatch.setattr(vm, "running_pid", lambda paths, n: 4242)
     rc, err = run(capsys, "fault", "replace-disk", "secondary")
     assert rc == 2 and "secondary is running (pid 4242)" in err and "fault crash secondary" in err

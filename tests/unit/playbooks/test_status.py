@@ -91,8 +91,11 @@ def _capture(state: str) -> dict[str, str]:
     return out
 
 
-def drbd(state: str | None = None, res: dict[str, Any] = R0, status: str = "", dstate: str = "") -> dict:
+def drbd(
+    state: str | None = None, res: dict[str, Any] | None = None, status: str = "", dstate: str = ""
+) -> dict:
     """ha_san.aoe.drbdadm state=status's result for one loop item, as the module computes it on 8.4."""
+    res = R0 if res is None else res
     if state:
         cap = _capture(state)
         status, dstate = cap["status"], cap["dstate"]

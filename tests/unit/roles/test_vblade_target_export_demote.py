@@ -128,7 +128,7 @@ def test_stop_stops_the_unit_before_the_demotion(export: Path) -> None:
     systemctl = (export / "systemctl.calls").read_text().splitlines()
     assert systemctl[0] == "stop ha_san-aoe-export@r0.service"
     # the failure of a unit that gave up is cleared (in the background), so the next takeover may start it
-    for _ in range(50):
+    for _attempt in range(50):
         systemctl = (export / "systemctl.calls").read_text().splitlines()
         if len(systemctl) > 1:
             break
