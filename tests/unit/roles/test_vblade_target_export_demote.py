@@ -51,7 +51,7 @@ def export(tmp_path: Path) -> Path:
         "SHELF=0\nSLOT=3\nDEVICE=/dev/drbd0\nINTERFACE=eth1\nMODE=nic\nMAC=02:ae:00:00:00:03\n"
         "MACVLAN=aoe0_3\nALLOWED_MACS=''\nANNOUNCE_SECONDS=0\nANNOUNCE_INTERVAL=0.5\nDRBD_RESOURCE=r0\n"
         "PROMOTE_TIMEOUT=10\nUNIT=ha_san-aoe-export@r0.service\n"
-        f"GIVEUP_COMMAND='echo gave up >> {tmp_path}/giveup.out'\n"
+        f"GIVEUP_COMMAND='echo gave up >> {tmp_path}/giveup.out'\nGIVEUP_INTERVAL=0.05\n"
     )
     text = SCRIPT.read_text()
     for old, new in [
@@ -168,3 +168,35 @@ def test_giveup_without_a_command_fails_and_moves_nothing(export: Path) -> None:
     r = run_action(export, "giveup")
     assert r.returncode == 1
     assert not (export / "giveup.out").exists()
+
+
+def set_conf(d: Path, **values: str) -> None:
+    conf = d / "exports" / "r0.conf"
+    conf.write_text(conf.read_text() + "".join(f"{k}={v}\n" for k, v in values.items()))
+
+
+def test_giveup_asks_again_until_the_cluster_has_moved_the_service(export: Path) -> None:
+    # a cluster whose peer is down ignores the first requests; the third time the service has left
+    set_conf(export, GIVEUP_DONE=f"'[ $(wc -l < {export}/giveup.out) -ge 3 ]'")
+    r = run_action(export, "giveup")
+    assert r.returncode == 0, r.stderr
+    assert (export / "giveup.out").read_text() == "gave up\n" * 3
+    assert "the service left this server" in (export / "export.log").read_text()
+
+
+def test_giveup_stops_asking_when_its_patience_runs_out(export: Path) -> None:
+    set_conf(export, GIVEUP_DONE="false", GIVEUP_PATIENCE="0")
+    r = run_action(export, "giveup")
+    assert r.returncode == 1
+    assert (export / "giveup.out").read_text() == "gave up\n"
+    assert "nobody took the service in 0 s" in (export / "export.log").read_text()
+
+
+def test_a_refused_promotion_starts_nothing_and_gives_the_service_up(export: Path) -> None:
+    # DRBD refuses an outdated disk: no vblade, no unit started, the give-up unit started instead
+    set_conf(export, PROMOTE_TIMEOUT="0")
+    r = run_action(export, "start")
+    assert r.returncode == 1
+    assert "drbdadm primary r0 failed" in r.stderr
+    systemctl = (export / "systemctl.calls").read_text().splitlines()
+    assert systemctl == ["start --no-block ha_san-aoe-giveup@r0.service"]
