@@ -94,10 +94,12 @@ def calls(path: Path) -> list[str]:
 
 
 def logged(d: Path) -> str:
-    # The handler's logger runs in the background; each run here waits for the handler, not for it.
-    for _attempt in range(100):
-        if (d / "logger.lines").exists():
-            return (d / "logger.lines").read_text()
+    # The handler's logger runs in the background; each run here waits for the handler, not for it. The file
+    # exists from the moment the shell opens it, before the line is in it: wait for a whole line.
+    for _attempt in range(200):
+        text = (d / "logger.lines").read_text() if (d / "logger.lines").exists() else ""
+        if text.endswith("\n"):
+            return text
         time.sleep(0.05)
     return ""
 
