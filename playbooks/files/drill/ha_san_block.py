@@ -65,3 +65,14 @@ def digest_ok(data: bytes) -> bool:
 def read_header(data: bytes) -> Header:
     """The header fields at the start of ``data`` (not checked: see has_magic and digest_ok)."""
     return Header(*HEADER.unpack_from(data))
+
+
+# What benchmark.yml has fio write (buffer_pattern, scramble_buffers=0): every block fio wrote is this line
+# repeated, so the target check knows a benchmark's leftovers from a user's data.
+BENCH_PATTERN = b"HASANFIO-bench1\n"
+
+
+def is_bench_block(data: bytes) -> bool:
+    """Is ``data`` (a whole number of patterns long) nothing but benchmark.yml's fio pattern?"""
+    n = len(BENCH_PATTERN)
+    return len(data) >= n and len(data) % n == 0 and data == BENCH_PATTERN * (len(data) // n)

@@ -55,6 +55,16 @@ def verdict() -> ModuleType:
     return load("ha_san_verdict")
 
 
+@pytest.fixture(scope="session")
+def target() -> ModuleType:
+    return load("ha_san_target")
+
+
+@pytest.fixture(scope="session")
+def block() -> ModuleType:
+    return load("ha_san_block")
+
+
 @pytest.fixture
 def workdir() -> Iterator[Path]:
     """A directory on a real disk (/var/tmp), not tmpfs: O_DIRECT needs a filesystem that takes it."""
