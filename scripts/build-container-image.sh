@@ -4,6 +4,8 @@
 # tarball is cached outside the repository, keyed by this recipe, so a new engine imports in seconds.
 # HA_SAN_CONTAINER_VARIANT=kbuild makes ha-san-molecule:RELEASE-kbuild: the same plus what the aoe_client
 # role's kernel and out-of-tree driver builds need (linux-source, the headers, the make bindeb-pkg tools).
+# HA_SAN_CONTAINER_VARIANT=pacemaker makes ha-san-molecule:RELEASE-pacemaker: the Pacemaker engine instead of
+# Heartbeat (heartbeat's inetutils-ping conflicts with what pacemaker pulls in: one image per engine).
 set -euo pipefail
 release=${HA_SAN_CONTAINER_RELEASE:-bookworm}
 mirror=${HA_SAN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -15,7 +17,12 @@ case "$variant" in
     suffix=-kbuild
     packages=$packages,linux-source,linux-headers-amd64,gcc,make,patch,xz-utils,bc,bison,flex,libelf-dev,libssl-dev,rsync,cpio,dpkg-dev,binutils,build-essential,fakeroot
     ;;
-  *) echo "HA_SAN_CONTAINER_VARIANT must be empty or kbuild (found '$variant')" >&2; exit 1 ;;
+  pacemaker)
+    suffix=-pacemaker
+    packages=${packages/,heartbeat,cluster-glue,/,},pacemaker,pacemaker-cli-utils,corosync,resource-agents
+    packages=${packages/inetutils-ping/iputils-ping}
+    ;;
+  *) echo "HA_SAN_CONTAINER_VARIANT must be empty, kbuild or pacemaker (found '$variant')" >&2; exit 1 ;;
 esac
 image=${HA_SAN_CONTAINER_IMAGE:-ha-san-molecule:$release$suffix}
 recipe="v1 $release $mirror $packages"
@@ -41,6 +48,8 @@ if [ ! -f "$tarball" ]; then
     || { tail -30 "$root.log" >&2; echo "debootstrap failed; full log: $root.log" >&2; exit 1; }
   # Heartbeat is enabled on install and fails until ha.cf exists; the roles enable it when configured.
   rm -f "$root"/etc/systemd/system/multi-user.target.wants/heartbeat.service "$root"/etc/rc?.d/S*heartbeat
+  # Corosync and Pacemaker likewise (a stock corosync.conf would form a one-node cluster at boot).
+  rm -f "$root"/etc/systemd/system/multi-user.target.wants/{corosync,pacemaker}.service
   # Containers have no aoe module and no discovery to do.
   rm -f "$root"/etc/systemd/system/*.wants/aoe-discover.service
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
