@@ -8,7 +8,7 @@ TIER := scripts/tier.sh
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo lab-build lab-up lab-down drill drill-scorn idle-watch clean
+.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo benchmark lab-build lab-up lab-down drill drill-scorn idle-watch clean
 
 help:
 	@echo "make demo   - set up, build and boot the lab, run site.yml against it, then one crash drill and its report"
@@ -76,6 +76,10 @@ lab-down:
 
 demo: lab-up
 	scripts/demo.sh
+
+# fio on the lab's DRBD device and on its export (r0 is scratch there: the lab keeps only drill blocks on it).
+benchmark: lab-up
+	ansible-playbook playbooks/benchmark.yml -i inventories/lab -e benchmark_scratch_resource=r0
 
 clean:
 	rm -rf tests/output .tiers.log
