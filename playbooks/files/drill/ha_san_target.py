@@ -36,6 +36,7 @@ from ha_san_block import HEADER, has_magic, is_bench_block, read_header  # noqa:
 
 BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t) on 64-bit Linux
 UNIT = 4096
+SECTOR = 512
 MAX_UNIT = 1 << 20
 DEFAULT_SAMPLES = 256
 HEAD_BLOCKS = 16  # the first blocks are always read: most formats keep something there
@@ -142,7 +143,11 @@ def sample_offsets(size: int, unit: int, samples: int) -> list[int]:
 
 
 def classify_block(data: bytes, offset: int, unit: int) -> str:
-    """zero | drill | benchmark | foreign.  A drill block torn by a crash keeps its first sector's header."""
+    """zero | drill | benchmark | foreign.
+
+    A drill block torn by a crash keeps its first sector's header; a fio write cut short leaves each 512-byte
+    sector either as it was (zeros) or the pattern.
+    """
     if not data.strip(b"\0"):
         return "zero"
     if is_bench_block(data):
@@ -151,6 +156,9 @@ def classify_block(data: bytes, offset: int, unit: int) -> str:
         head = read_header(data)
         if head.length == unit and head.offset == offset:
             return "drill"
+    sectors = [data[i : i + SECTOR] for i in range(0, len(data), SECTOR)]
+    if all(not s.strip(b"\0") or is_bench_block(s) for s in sectors):
+        return "benchmark"
     return "foreign"
 
 

@@ -99,6 +99,19 @@ def test_a_drill_block_torn_by_a_crash_still_counts_as_the_drills(
     assert target.check(str(path), "drill").safe
 
 
+def test_a_fio_write_cut_short_leaves_sectors_of_the_pattern_over_zeros(
+    target: ModuleType, block: ModuleType, workdir: Path
+) -> None:
+    path = zeros(workdir / "cut.img")
+    with open(path, "r+b") as fh:
+        fh.seek(4096 + 1024)
+        fh.write(block.BENCH_PATTERN * (1536 // len(block.BENCH_PATTERN)))
+    assert target.classify_block(path.read_bytes()[4096:8192], 4096, 4096) == "benchmark"
+    assert target.check(str(path), "drill").content == "benchmark"
+    half = block.BENCH_PATTERN * 16 + b"x" * 256  # a sector that is neither
+    assert target.classify_block(bytes(3584) + half, 0, 4096) == "foreign"
+
+
 def test_the_drills_block_size_is_read_from_its_first_block(
     target: ModuleType, block: ModuleType, workdir: Path
 ) -> None:
