@@ -43,7 +43,8 @@ def _kind(kind: str) -> list[str]:
 
 def _writer_play_vars() -> dict[str, Any]:
     plays = yaml.safe_load(DRILL_PLAYBOOK.read_text(encoding="utf-8"))
-    return next(p["vars"] for p in plays if p["hosts"] == "clients[0]")
+    # the writer's play (the first play on the client only checks the target)
+    return next(p["vars"] for p in plays if p["hosts"] == "clients[0]" and "drill_fault" in p.get("vars", {}))
 
 
 def _lab_commands() -> dict[str, dict[str, str]]:
