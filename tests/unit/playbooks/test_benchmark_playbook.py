@@ -196,3 +196,48 @@ def test_the_first_play_asks_for_an_opt_in_and_a_healthy_pair() -> None:
     assert names.index("Refuse a target that holds data the benchmark must not destroy") < names.index(
         "Install fio"
     )
+
+
+def run_first_play(folder: Path, *extra: str) -> tuple[int, str]:
+    """The real benchmark.yml, this machine its only server: its checks stop it before DRBD is read."""
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory = {
+        "all": {
+            "vars": {"ha_san_resources": [{"name": "r0", "device": "/dev/drbd0", "disk": "/dev/vdb"}]},
+            "children": {
+                "san_servers": {"children": {"primary": {"hosts": {"primary": local}}}},
+                "clients": {"hosts": {}},
+            },
+        }
+    }
+    (folder / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+        "ANSIBLE_NOCOLOR": "1",
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+    }
+    argv = [str(BIN / "ansible-playbook"), "-i", str(folder / "hosts.yml"), str(PLAYBOOK), *extra]
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, check=False, timeout=300)
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_nothing_named_scratch_measures_nothing(workdir: Path) -> None:
+    rc, out = run_first_play(workdir)
+    assert rc != 0
+    assert one_line(
+        "Nothing is named scratch, so nothing is measured: fio destroys the data on what it measures. Set "
+        "benchmark_scratch_resource to a resource whose data may go (one of ['r0']: its DRBD device on the "
+        "Primary and its export on the first client are measured) and/or benchmark_scratch_disk to a spare "
+        "disk on the servers (the raw baseline)."
+    ) in one_line(out), out
+
+
+def test_an_unknown_scratch_resource_or_no_client_is_refused(workdir: Path) -> None:
+    rc, out = run_first_play(workdir, "-e", "benchmark_scratch_resource=r9")
+    assert rc != 0
+    assert one_line(
+        "benchmark_scratch_resource is 'r9': it must name one of ha_san_resources (['r0']), and the "
+        "inventory's clients group must hold the host that measures its export."
+    ) in one_line(out), out
