@@ -1,0 +1,159 @@
+"""A real failover with real fencing in containers: the holder of the service loses its power.
+
+Runs after the configuration checks (file name order). `docker kill` of the node that holds the service (the
+promoted clone instance, the export and the service IP); the survivor must fence it through the molecule fence
+agent (the host-side helper logs the request) and take the whole service. Then the fenced node starts again
+and rejoins, and the service stays where it is (stickiness). Times are seconds after the fault, on the host
+clock. One JSON line is printed and appended to $MOLECULE_EPHEMERAL_DIRECTORY/pacemaker-drills.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+NODES = ("pcmknode1", "pcmknode2")
+VIP = "172.31.117.100"
+FENCE_DIR = Path(os.environ.get("PCMK_FENCE_DIR", "/nonexistent"))
+RESULTS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "pacemaker-drills.jsonl"
+TIMEOUT = 90.0
+
+
+def sh(*cmd: str, check: bool = True) -> str:
+    return subprocess.run(list(cmd), capture_output=True, text=True, check=check).stdout.strip()
+
+
+def running(name: str) -> bool:
+    return sh("docker", "inspect", "-f", "{{.State.Running}}", name, check=False) == "true"
+
+
+def crm_mon(node: str) -> str:
+    return sh("docker", "exec", node, "crm_mon", "-1", "-r", check=False)
+
+
+def ip_holders() -> list[str]:
+    def has_vip(node: str) -> bool:
+        return f" {VIP}/" in sh("docker", "exec", node, "ip", "-o", "-4", "addr", check=False)
+
+    return [n for n in NODES if running(n) and has_vip(n)]
+
+
+def service_on(node: str, seen_from: str) -> bool:
+    out = crm_mon(seen_from)
+    lines = [ln.strip().lstrip("* ") for ln in out.splitlines()]
+    return (
+        f"Promoted: [ {node} ]" in lines
+        and any(ln.startswith("export-r0") and ln.endswith(f"Started {node}") for ln in lines)
+        and any(ln.startswith("service-ip") and ln.endswith(f"Started {node}") for ln in lines)
+    )
+
+
+def fence_requests() -> list[dict]:
+    log = FENCE_DIR / "requests.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def wait_for(what: str, cond, timeout: float = TIMEOUT, step: float = 0.2):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = cond()
+        if value:
+            return value
+        time.sleep(step)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def steady_holder() -> str:
+    """Both nodes online, the service on exactly one of them: return that one."""
+    wait_for(
+        "both nodes online",
+        lambda: all(f"Online: [ {' '.join(NODES)} ]" in crm_mon(n) for n in NODES),
+        step=1,
+    )
+    found = wait_for("the IP on exactly one node", lambda: len(ip_holders()) == 1 and ip_holders(), step=0.5)
+    wait_for(f"the whole service on {found[0]}", lambda: service_on(found[0], found[0]), step=0.5)
+    return found[0]
+
+
+def export_log(node: str) -> list[str]:
+    return sh("docker", "exec", node, "cat", "/var/log/ha_san-molecule-export.log", check=False).splitlines()
+
+
+def test_a_dead_export_is_restarted_in_place_by_its_monitor():
+    holder = steady_holder()
+    starts = sum(1 for ln in export_log(holder) if ln.endswith(" start r0"))
+    t0 = time.time()
+    # The stand-in's status now says "stopped", as the real script does when vblade died.
+    sh("docker", "exec", holder, "rm", "-f", "/run/ha_san-molecule-export.r0.running")
+    wait_for(
+        "the export started again",
+        lambda: sum(1 for ln in export_log(holder) if ln.endswith(" start r0")) > starts,
+        timeout=30,
+    )
+    restarted = time.time() - t0
+    wait_for(f"the whole service on {holder} again", lambda: service_on(holder, holder), timeout=30)
+    print(f"\nDRILL export_kill restarted in place after {restarted:.2f} s")
+    # Monitor interval 3 s, plus the stop and start of the export and the IP.
+    assert restarted < 3 + 5
+    assert ip_holders() == [holder]
+    sh("docker", "exec", holder, "crm_resource", "--cleanup", "--resource", "export-r0")
+
+
+def test_crash_of_the_holder_fences_it_and_the_peer_takes_the_service():
+    holder = steady_holder()
+    survivor = next(n for n in NODES if n != holder)
+    before = len(fence_requests())
+    t0 = time.time()
+    sh("docker", "kill", holder)
+
+    requests = wait_for(
+        f"a fence request for {holder}", lambda: fence_requests()[before:] or None, timeout=TIMEOUT, step=0.1
+    )
+    fenced = time.time() - t0
+    assert requests[0]["request"] == f"off {holder}", requests
+    assert requests[0]["from"] == survivor
+    assert requests[0]["answer"].startswith("ok"), requests
+    wait_for(f"the service IP on {survivor}", lambda: ip_holders() == [survivor], step=0.1)
+    ip_up = time.time() - t0
+    wait_for(f"the whole service on {survivor}", lambda: service_on(survivor, survivor))
+    result = {
+        "drill": "crash",
+        "engine": "pacemaker",
+        "holder": holder,
+        "survivor": survivor,
+        "fence_request_s": round(requests[0]["received"] - t0, 2),
+        "fenced_s": round(fenced, 2),
+        "ip_up_s": round(ip_up, 2),
+        "fence_requests": len(fence_requests()) - before,
+    }
+    line = json.dumps(result, sort_keys=True)
+    print(f"\nDRILL {line}")
+    with RESULTS.open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+    # Only the dead node was shot, once.
+    assert all(r["request"] == f"off {holder}" for r in fence_requests()[before:])
+
+
+def test_the_fenced_node_rejoins_and_does_not_take_the_service_back():
+    down = [n for n in NODES if not running(n)]
+    if not down:
+        pytest.skip("no node is down (the crash drill did not run)")
+    survivor = next(n for n in NODES if n not in down)
+    sh("docker", "start", *down)
+    wait_for(
+        "both nodes online again",
+        lambda: all(f"Online: [ {' '.join(NODES)} ]" in crm_mon(n) for n in NODES),
+        timeout=150,
+        step=1,
+    )
+    # Give the scheduler time to move things if it wanted to: it must not.
+    time.sleep(5)
+    assert service_on(survivor, survivor), crm_mon(survivor)
+    assert ip_holders() == [survivor]
