@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 testinfra_hosts = ["pcmknode1", "pcmknode2"]
@@ -118,3 +119,23 @@ def test_fencing_is_required_and_priority_delays_the_holder_s_fencing(host):
 def test_the_cib_holds_no_surprise_after_the_role(host):
     verify = host.run("crm_verify --live-check")
     assert verify.rc == 0, verify.stdout + verify.stderr
+
+
+def test_the_live_cib_matches_the_role_and_run_time_constraints_are_left_alone(host):
+    compare = "python3 /usr/local/libexec/ha_san/pacemaker-cib compare /etc/ha_san/pacemaker/cib.xml"
+    assert json.loads(host.check_output(compare))["differ"] == []
+    if host.check_output("uname -n") != NODES[0]:
+        return
+    fence = (
+        '<rsc_location id="drbd-fence-by-handler-r0-drbd-r0-clone" rsc="drbd-r0-clone">'
+        '<rule id="drbd-fence-by-handler-r0-rule" role="Promoted" score="-INFINITY">'
+        '<expression id="drbd-fence-by-handler-r0-expr" attribute="#uname" operation="ne" value="pcmknode1"/>'
+        "</rule></rsc_location>"
+    )
+    host.check_output(f"cibadmin --create --scope constraints --xml-text '{fence}'")
+    try:
+        assert json.loads(host.check_output(compare))["differ"] == []
+    finally:
+        host.check_output(
+            "cibadmin --delete --xml-text '<rsc_location id=\"drbd-fence-by-handler-r0-drbd-r0-clone\"/>'"
+        )
