@@ -58,12 +58,14 @@ MASKED_UNITS = (
     "man-db.timer",  # would only exist with recommends, masked in case
 )
 
-# Guest files: (file in lab/guest, path in the image, mode). Only what the lab needs to boot.
+# Guest files: (file in lab/guest, path in the image, mode). Only what the lab needs to boot and to fence.
 GUEST_FILES = (
     ("ha-san-lab-boot", "usr/local/sbin/ha-san-lab-boot", 0o755),
     ("ha-san-lab-boot.service", "etc/systemd/system/ha-san-lab-boot.service", 0o644),
     ("sshd-ha_san_lab.conf", "etc/ssh/sshd_config.d/ha_san_lab.conf", 0o644),
     ("fstab", "etc/fstab", 0o644),
+    # The lab's fence agent: the power switch reached the way a user's own would be (ha_san_fence_agent).
+    ("fence_ha_san_lab", "usr/sbin/fence_ha_san_lab", 0o755),
 )
 POLICY_RC_D = "policy-rc.d"
 

@@ -28,6 +28,11 @@ RESOURCE = {
 GOOD = {
     "ha_san_resources": [RESOURCE],
     "drbd_shared_secret": "validation-test-secret",
+    "ha_san_san_interface": "eth1",
+    "ha_san_san_network": "10.0.0.0/22",
+    "ha_san_replication_interface": "eth2",
+    "ha_san_replication_network": "10.0.8.0/24",
+    "ha_san_service_ip": "10.0.0.100",
 }
 
 PLAY = """\
@@ -36,6 +41,12 @@ PLAY = """\
   gather_facts: true
   gather_subset: [min]
   tasks:
+    # Both test hosts are this machine: each gets its inventory name as its uname -n.
+    - name: Give each host its own node name
+      ha_san_test_facts:
+        facts:
+          nodename: "{{ inventory_hostname }}"
+
     - name: Run the role's checks
       ansible.builtin.include_role:
         name: ha_san.aoe.drbd
@@ -73,11 +84,10 @@ def changed_zero(out: str) -> bool:
 
 CASES = {
     "discard-secondary without STONITH": (
-        {"heartbeat_stonith_enabled": False, "drbd_after_sb_1pri": "discard-secondary"},
-        "drbd_after_sb_1pri is discard-secondary but STONITH is off (drbd_stonith_enabled: false, default: "
-        "heartbeat_stonith_enabled): without STONITH an isolated Primary keeps writing, and discard-secondary can "
-        "throw away acknowledged writes. Turn STONITH on (heartbeat_stonith_enabled: true with a heartbeat_stonith_type), "
-        "or set drbd_after_sb_1pri to consensus.",
+        {"ha_san_fencing": False, "drbd_after_sb_1pri": "discard-secondary"},
+        "drbd_after_sb_1pri is discard-secondary but fencing is off (ha_san_fencing: false): without fencing an "
+        "isolated Primary keeps writing, and discard-secondary can throw away acknowledged writes. Turn fencing on "
+        "(ha_san_fencing: true with ha_san_fence_agent), or set drbd_after_sb_1pri to consensus.",
     ),
     "no resources": (
         {"ha_san_resources": []},
@@ -119,10 +129,10 @@ def test_bad_input_stops_with_its_message_and_changes_nothing(tmp_path, case):
 
 
 def test_stonith_off_with_the_default_policy_passes_and_warns(tmp_path):
-    rc, out = run(tmp_path, {"heartbeat_stonith_enabled": False})
+    # Passing proves the default policy became consensus: discard-secondary without fencing is refused.
+    rc, out = run(tmp_path, {"ha_san_fencing": False})
     assert rc == 0, out
-    assert "WARNING: STONITH is off (heartbeat_stonith_enabled: false)." in out, out
-    assert "(drbd_after_sb_1pri=consensus)" in out, out
+    assert out.count("WARNING: ha_san_fencing is false.") == 1, out
 
 
 def test_good_input_passes(tmp_path):

@@ -69,7 +69,7 @@ def run(
                         "hbv1": {
                             "ansible_connection": "local",
                             "ansible_python_interpreter": sys.executable,
-                            "heartbeat_node_name": NODENAME,
+                            "ha_san_node_name": NODENAME,
                             "ha_san_san_address": "10.0.0.11",
                             "ha_san_replication_address": "10.0.8.11",
                             **(host_overrides or {}),
@@ -80,7 +80,7 @@ def run(
                     "hosts": {
                         "hbv2": {
                             "ansible_connection": "local",
-                            "heartbeat_node_name": "hbv2-peer",
+                            "ha_san_node_name": "hbv2-peer",
                             "ha_san_san_address": "10.0.0.12",
                             "ha_san_replication_address": "10.0.8.12",
                         }
@@ -110,38 +110,37 @@ CASES = {
     ),
     "node name is not uname -n": (
         {},
-        {"heartbeat_node_name": "not-this-host"},
-        f"hbv1: heartbeat_node_name is 'not-this-host' (default: the inventory name up to the first dot) but uname "
-        f"-n says '{NODENAME}': Heartbeat only accepts its own name in ha.cf and haresources. Set heartbeat_node_name "
+        {"ha_san_node_name": "not-this-host"},
+        f"hbv1: ha_san_node_name is 'not-this-host' (default: the inventory name up to the first dot) but uname "
+        f"-n says '{NODENAME}': DRBD and the cluster engine only accept a node's own name. Set ha_san_node_name "
         f"to '{NODENAME}' in this host's host_vars, or change the host's name.",
     ),
     "vip outside the san": (
         {"ha_san_service_ip": "10.9.0.100"},
         None,
-        "heartbeat_service_ip 10.9.0.100 (default: ha_san_service_ip) is outside the SAN network 10.0.0.0/22 "
-        "(heartbeat_service_network, default: ha_san_san_network): choose a free address in 10.0.0.1-10.0.3.254.",
+        "ha_san_service_ip must be one IPv4 address in ha_san_san_network 10.0.0.0/22 (found 10.9.0.100): choose a "
+        "free address in 10.0.0.1-10.0.3.254.",
     ),
     "vip is the network address": (
         {"ha_san_service_ip": "10.0.0.0"},
         None,
-        "heartbeat_service_ip 10.0.0.0 (default: ha_san_service_ip) is the network address of the SAN network "
-        "10.0.0.0/22 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
-        "10.0.0.1-10.0.3.254.",
+        "ha_san_service_ip 10.0.0.0 is the network address of the SAN network 10.0.0.0/22 (ha_san_san_network): "
+        "choose a free address in 10.0.0.1-10.0.3.254.",
     ),
     "vip is the broadcast address": (
         {"ha_san_service_ip": "10.0.3.255"},
         None,
-        "heartbeat_service_ip 10.0.3.255 (default: ha_san_service_ip) is the broadcast address of the SAN network "
-        "10.0.0.0/22 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
-        "10.0.0.1-10.0.3.254.",
+        "ha_san_service_ip 10.0.3.255 is the broadcast address of the SAN network 10.0.0.0/22 (ha_san_san_network): "
+        "choose a free address in 10.0.0.1-10.0.3.254.",
     ),
     "stonith type missing": (
         {"heartbeat_stonith_type": ""},
         None,
-        "heartbeat_stonith_type is not set: choose lab (the lab's power switch), file (a request directory, "
-        "for tests) or an installed cluster-glue type such as external/ipmi with its parameters in "
-        "heartbeat_stonith_host_params. Running without STONITH needs heartbeat_stonith_enabled: false, "
-        "which is unsafe.",
+        "heartbeat_stonith_type is not set: set ha_san_fence_agent to the fence agent of your power switch (e.g. "
+        "fence_ipmilan, with ha_san_fence_params and ha_san_fence_host_params), or heartbeat_stonith_type to file (a "
+        "request directory, for tests) or to an installed cluster-glue type such as external/ipmi with its "
+        "parameters in heartbeat_stonith_host_params. Running without fencing needs ha_san_fencing: false, which "
+        "is unsafe.",
     ),
     "timings out of order": (
         {"heartbeat_keepalive": "2", "heartbeat_deadtime": "1500ms"},
@@ -175,9 +174,30 @@ def test_vip_inside_a_wide_network_at_dot_255_is_accepted(tmp_path):
 
 def test_stonith_off_warns_why_it_is_unsafe(tmp_path):
     # With resources and no explicit drbd_after_sb_1pri, the drbd role then picks consensus: accepted.
-    rc, out = run(tmp_path, {"heartbeat_stonith_enabled": False}, tasks_from="validate")
+    rc, out = run(tmp_path, {"ha_san_fencing": False}, tasks_from="validate")
     assert rc == 0, out
-    assert "WARNING: heartbeat_stonith_enabled is false. Without STONITH a two-node Heartbeat cluster" in out
+    assert "WARNING: ha_san_fencing is false. Without fencing a two-node cluster is not safe" in out
+    assert out.count("WARNING: ha_san_fencing is false.") == 1, out
+
+
+def test_agent_type_needs_the_models_fence_agent(tmp_path):
+    rc, out = run(tmp_path, {"heartbeat_stonith_type": "agent"})
+    assert rc != 0, out
+    assert (
+        "heartbeat_stonith_type is agent but ha_san_fence_agent is empty: set it to the fence agent of your power "
+        "switch, e.g. fence_ipmilan, with its parameters in ha_san_fence_params and ha_san_fence_host_params."
+        in out
+    ), out
+    assert changed_zero(out), out
+
+
+def test_a_fence_agent_makes_agent_the_default_type(tmp_path):
+    rc, out = run(
+        tmp_path,
+        {"heartbeat_stonith_type": None, "ha_san_fence_agent": "fence_ipmilan"},
+        tasks_from="validate",
+    )
+    assert rc == 0, out
 
 
 def test_good_input_passes_validation(tmp_path):
@@ -203,7 +223,7 @@ def test_a_stonith_type_cluster_glue_does_not_ship_is_refused(tmp_path):
     assert rc != 0, out
     assert (
         "heartbeat_stonith_type external/nosuch is not a STONITH type on hbv1 (cluster-glue is not installed yet: "
-        "checked against the types it ships): choose one of lab, file, apcmaster, apcsmart, baytech," in out
+        "checked against the types it ships): choose one of agent, file, apcmaster, apcsmart, baytech," in out
     ), out
     assert "external/ipmi, external/ippower9258," in out, out
     assert "or install the package that provides it." in out, out
@@ -222,7 +242,7 @@ def test_a_stonith_type_is_checked_against_stonith_list_when_cluster_glue_is_the
     assert rc != 0, out
     assert (
         "heartbeat_stonith_type external/libvirt is not a STONITH type on hbv1 (stonith -L lists the installed ones): "
-        "choose one of lab, file, external/ipmi, external/site-pdu, or install the package that provides it."
+        "choose one of agent, file, external/ipmi, external/site-pdu, or install the package that provides it."
         in out
     ), out
     assert changed_zero(out), out

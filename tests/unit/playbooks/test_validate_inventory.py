@@ -79,7 +79,7 @@ def good_case(tmp: Path) -> dict:
                     ],
                     "heartbeat_authkey": "test-only-heartbeat-key-0123456789",
                     "drbd_shared_secret": "test-only-drbd-secret",
-                    "heartbeat_stonith_type": "lab",
+                    "ha_san_fence_agent": "fence_test",
                 },
                 "children": {
                     "san_servers": {
@@ -200,7 +200,7 @@ AUTHKEY_MESSAGE = (
 )
 # What the heartbeat role accepts when cluster-glue is not installed yet (roles/heartbeat/tasks/validate.yml).
 SHIPPED_STONITH_TYPES = (
-    "lab, file, apcmaster, apcsmart, baytech, cyclades, ibmhmc, meatware, null, nw_rpc100s, rcd_serial, rps10, ssh, "
+    "agent, file, apcmaster, apcsmart, baytech, cyclades, ibmhmc, meatware, null, nw_rpc100s, rcd_serial, rps10, ssh, "
     "suicide, wti_nps, external/drac5, external/dracmc-telnet, external/hetzner, external/hmchttp, external/ibmrsa, "
     "external/ibmrsa-telnet, external/ipmi, external/ippower9258, external/kdumpcheck, external/libvirt, external/nut, "
     "external/rackpdu, external/riloe, external/ssh, external/vcenter, external/vmware, external/xen0, external/xen0-ha"
@@ -223,11 +223,13 @@ def with_stonith_tool(tmp: Path, case: dict, types: list[str]) -> None:
 # The three inventories the pre-flight let through before issue 25 (only the heartbeat role refused them, after
 # the whole drbd role had run): each changes the good case and returns the message the pre-flight now stops with.
 def stonith_type_missing(tmp_path: Path, case: dict) -> str:
-    del groupvars(case)["heartbeat_stonith_type"]
+    del groupvars(case)["ha_san_fence_agent"]
     return (
-        "heartbeat_stonith_type is not set: choose lab (the lab's power switch), file (a request directory, for "
-        "tests) or an installed cluster-glue type such as external/ipmi with its parameters in "
-        "heartbeat_stonith_host_params. Running without STONITH needs heartbeat_stonith_enabled: false, which is unsafe."
+        "heartbeat_stonith_type is not set: set ha_san_fence_agent to the fence agent of your power switch (e.g. "
+        "fence_ipmilan, with ha_san_fence_params and ha_san_fence_host_params), or heartbeat_stonith_type to file (a "
+        "request directory, for tests) or to an installed cluster-glue type such as external/ipmi with its "
+        "parameters in heartbeat_stonith_host_params. Running without fencing needs ha_san_fencing: false, which "
+        "is unsafe."
     )
 
 
@@ -313,7 +315,7 @@ def case_seed_vip_10_0_0_255_is_a_valid_host_in_a_22(tmp_path, case):
 
 @accepted
 def case_stonith_off_with_default_policies_passes(tmp_path, case):
-    groupvars(case)["heartbeat_stonith_enabled"] = False
+    groupvars(case)["ha_san_fencing"] = False
     return assert_accepted(tmp_path, case)
 
 
@@ -373,8 +375,8 @@ def case_vip_outside_the_san_subnet(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "heartbeat_service_ip 192.0.3.100 (default: ha_san_service_ip) is outside the SAN network 192.0.2.0/24 "
-        "(heartbeat_service_network, default: ha_san_san_network): choose a free address in 192.0.2.1-192.0.2.254.",
+        "ha_san_service_ip must be one IPv4 address in ha_san_san_network 192.0.2.0/24 (found 192.0.3.100): choose "
+        "a free address in 192.0.2.1-192.0.2.254.",
     )
 
 
@@ -384,9 +386,8 @@ def case_vip_equal_to_the_network_address(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "heartbeat_service_ip 192.0.2.0 (default: ha_san_service_ip) is the network address of the SAN network "
-        "192.0.2.0/24 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
-        "192.0.2.1-192.0.2.254.",
+        "ha_san_service_ip 192.0.2.0 is the network address of the SAN network 192.0.2.0/24 (ha_san_san_network): "
+        "choose a free address in 192.0.2.1-192.0.2.254.",
     )
 
 
@@ -396,9 +397,8 @@ def case_vip_equal_to_the_broadcast_address(tmp_path, case):
     return assert_refused(
         tmp_path,
         case,
-        "heartbeat_service_ip 192.0.2.255 (default: ha_san_service_ip) is the broadcast address of the SAN network "
-        "192.0.2.0/24 (heartbeat_service_network, default: ha_san_san_network): choose a free address in "
-        "192.0.2.1-192.0.2.254.",
+        "ha_san_service_ip 192.0.2.255 is the broadcast address of the SAN network 192.0.2.0/24 (ha_san_san_network): "
+        "choose a free address in 192.0.2.1-192.0.2.254.",
     )
 
 
@@ -440,12 +440,12 @@ def case_server_without_a_replication_address(tmp_path, case):
 
 @refused
 def case_node_name_that_is_not_uname_n(tmp_path, case):
-    hostvars(case, "srv1")["heartbeat_node_name"] = "node1"
+    hostvars(case, "srv1")["ha_san_node_name"] = "node1"
     return assert_refused(
         tmp_path,
         case,
-        "srv1: heartbeat_node_name is 'node1' (default: the inventory name up to the first dot) but uname -n says "
-        "'srv1': Heartbeat only accepts its own name in ha.cf and haresources. Set heartbeat_node_name to 'srv1' in "
+        "srv1: ha_san_node_name is 'node1' (default: the inventory name up to the first dot) but uname -n says "
+        "'srv1': DRBD and the cluster engine only accept a node's own name. Set ha_san_node_name to 'srv1' in "
         "this host's host_vars, or change the host's name.",
     )
 
@@ -453,11 +453,11 @@ def case_node_name_that_is_not_uname_n(tmp_path, case):
 @refused
 def case_two_servers_with_one_node_name(tmp_path, case):
     case["facts"]["srv2"]["ansible_nodename"] = "srv1"
-    hostvars(case, "srv2")["heartbeat_node_name"] = "srv1"
+    hostvars(case, "srv2")["ha_san_node_name"] = "srv1"
     return assert_refused(
         tmp_path,
         case,
-        "Both servers have the node name (uname -n) srv1: DRBD and Heartbeat tell the nodes apart by it; "
+        "Both servers have the node name (uname -n) srv1: DRBD and the cluster engine tell the nodes apart by it; "
         "give each server its own host name.",
     )
 
@@ -572,15 +572,14 @@ def case_missing_drbd_shared_secret(tmp_path, case):
 
 @refused
 def case_stonith_off_with_discard_secondary(tmp_path, case):
-    groupvars(case)["heartbeat_stonith_enabled"] = False
+    groupvars(case)["ha_san_fencing"] = False
     groupvars(case)["drbd_after_sb_1pri"] = "discard-secondary"
     return assert_refused(
         tmp_path,
         case,
-        "drbd_after_sb_1pri is discard-secondary but STONITH is off (drbd_stonith_enabled: false, default: "
-        "heartbeat_stonith_enabled): without STONITH an isolated Primary keeps writing, and discard-secondary can "
-        "throw away acknowledged writes. Turn STONITH on (heartbeat_stonith_enabled: true with a heartbeat_stonith_type), "
-        "or set drbd_after_sb_1pri to consensus.",
+        "drbd_after_sb_1pri is discard-secondary but fencing is off (ha_san_fencing: false): without fencing an "
+        "isolated Primary keeps writing, and discard-secondary can throw away acknowledged writes. Turn fencing on "
+        "(ha_san_fencing: true with ha_san_fence_agent), or set drbd_after_sb_1pri to consensus.",
     )
 
 
@@ -645,7 +644,7 @@ def case_a_stonith_type_that_stonith_does_not_list(tmp_path, case):
         tmp_path,
         case,
         "heartbeat_stonith_type apcmaster is not a STONITH type on srv1 (stonith -L lists the installed ones): "
-        "choose one of lab, file, external/ipmi, external/site-pdu, or install the package that provides it.",
+        "choose one of agent, file, external/ipmi, external/site-pdu, or install the package that provides it.",
     )
 
 

@@ -221,3 +221,42 @@ def test_a_blind_holder_asks_heartbeat_only_after_its_wait(conf: Path, tmp_path:
     assert (r.returncode, r.stdout) == (0, b"reset peer: exit 0")
     after, calls = asked_once_after_the_pings(tmp_path)
     assert after, calls
+
+
+@pytest.fixture
+def agent_conf(tmp_path: Path) -> Path:
+    """A plugin configuration with the agent device: a stand-in agent that records its standard input."""
+    agent = tmp_path / "fence_recorder"
+    record = tmp_path / "stdin"
+    agent.write_text(f'#!/bin/sh\ncat > {record}\necho "Success: Powered OFF"\nexit "${{RC:-0}}"\n')
+    agent.chmod(0o755)
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "peer.params").write_text("# managed\nipaddr=10.1.2.3\nusername=admin\n")
+    path = tmp_path / "ha_san-stonith.conf"
+    path.write_text(
+        "HA_SAN_FENCE_DEVICE=agent\n"
+        f"HA_SAN_FENCE_AGENT={agent}\n"
+        f"HA_SAN_FENCE_PARAMS_DIR={params}\n"
+        "HA_SAN_FENCE_TIMEOUT=5\n"
+        f"HA_SAN_FENCE_LOG={tmp_path / 'fence.log'}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("rc", [0, 1])
+def test_the_agent_device_gives_the_agent_its_parameters_then_action_and_plug(
+    agent_conf: Path, rc: int
+) -> None:
+    r = run(agent_conf, "off", "peer", HA_SAN_FENCE_FORCE="1", RC=str(rc))
+    assert r.returncode == rc
+    assert r.stdout == f"off peer: exit {rc}".encode()
+    stdin = (agent_conf.parent / "stdin").read_text()
+    assert stdin == "ipaddr=10.1.2.3\nusername=admin\naction=off\nplug=peer\n"
+    assert f"-> rc {rc} Success: Powered OFF" in (agent_conf.parent / "fence.log").read_text()
+
+
+def test_the_agent_device_reports_a_missing_agent_in_status(agent_conf: Path, tmp_path: Path) -> None:
+    assert run(agent_conf, "status").returncode == 0
+    agent_conf.write_text(agent_conf.read_text().replace("fence_recorder", "fence_nosuch"))
+    assert run(agent_conf, "status").returncode == 1
