@@ -1,10 +1,12 @@
-"""A real failover with real fencing in containers: the holder of the service loses its power.
+"""Failover drills with real Corosync, Pacemaker and fencing in containers, after the configuration checks.
 
-Runs after the configuration checks (file name order). `docker kill` of the node that holds the service (the
-promoted clone instance, the export and the service IP); the survivor must fence it through the molecule fence
-agent (the host-side helper logs the request) and take the whole service. Then the fenced node starts again
-and rejoins, and the service stays where it is (stickiness). Times are seconds after the fault, on the host
-clock. One JSON line is printed and appended to $MOLECULE_EPHEMERAL_DIRECTORY/pacemaker-drills.jsonl.
+- export_kill: the export's status turns "stopped" on the holder; its monitor restarts it in place.
+- partition: every packet of the holder dropped (both Corosync links); both sides want to shoot, and
+  priority-fencing-delay lets the holder shoot first: the standby is fenced, the service never moves.
+- crash: `docker kill` of the holder (power loss); the survivor fences it (the power switch helper logs the
+  request) and takes the whole service; then the fenced node starts again, rejoins, and the service stays.
+Times are seconds after the fault, on the host clock (the containers share it). The crash drill's JSON line is
+printed and appended to $MOLECULE_EPHEMERAL_DIRECTORY/pacemaker-drills.jsonl.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ VIP = "172.31.117.100"
 FENCE_DIR = Path(os.environ.get("PCMK_FENCE_DIR", "/nonexistent"))
 RESULTS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "pacemaker-drills.jsonl"
 TIMEOUT = 90.0
+PRIORITY_FENCING_DELAY = 5
 
 
 def sh(*cmd: str, check: bool = True) -> str:
@@ -104,6 +107,39 @@ def test_a_dead_export_is_restarted_in_place_by_its_monitor():
     assert restarted < 3 + 5
     assert ip_holders() == [holder]
     sh("docker", "exec", holder, "crm_resource", "--cleanup", "--resource", "export-r0")
+
+
+def cut_off(node: str, cut: bool) -> None:
+    """Drop (or stop dropping) every packet of NODE but loopback: both Corosync links at once."""
+    for chain, flag in (("INPUT", "-i"), ("OUTPUT", "-o")):
+        rule = [chain, "!", flag, "lo", "-j", "DROP"]
+        sh("docker", "exec", node, "iptables", "-I" if cut else "-D", *rule, check=cut)
+
+
+def test_partition_fences_the_node_without_the_service():
+    """Both Corosync links of the holder cut: each side wants to shoot the other, and priority-fencing-delay
+    lets the holder (priority 10 from the export) shoot first, so the service never moves."""
+    holder = steady_holder()
+    standby = next(n for n in NODES if n != holder)
+    before = len(fence_requests())
+    t0 = time.time()
+    cut_off(holder, True)
+    try:
+        requests = wait_for(f"a fence request for {standby}", lambda: fence_requests()[before:] or None)
+        wait_for(f"{standby} powered off", lambda: not running(standby))
+        # Long enough for the standby's own, delayed, request, had it lived to send one.
+        time.sleep(PRIORITY_FENCING_DELAY + 1)
+        record_requests = fence_requests()[before:]
+        print(f"\nDRILL partition: {holder} fenced {standby} after {requests[0]['received'] - t0:.2f} s")
+        assert requests[0]["request"] == f"off {standby}", requests
+        assert requests[0]["from"] == holder
+        assert all(r["request"] == f"off {standby}" for r in record_requests), record_requests
+        assert ip_holders() == [holder]
+        assert service_on(holder, holder), crm_mon(holder)
+    finally:
+        cut_off(holder, False)
+    sh("docker", "start", standby)
+    assert steady_holder() == holder
 
 
 def test_crash_of_the_holder_fences_it_and_the_peer_takes_the_service():
