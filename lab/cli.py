@@ -17,19 +17,29 @@ def _parser() -> argparse.ArgumentParser:
         description="The ha_san.aoe lab: three QEMU VMs (primary, secondary, client) on two vde switches.",
         epilog="State dir: $HA_SAN_LAB_STATE (default /var/tmp/ha_san-lab); image cache: "
         "$HA_SAN_LAB_CACHE (default $XDG_CACHE_HOME/ha_san/lab); SSH ports: $HA_SAN_LAB_BASE_PORT "
-        "(default 2221, one per VM); release: $HA_SAN_LAB_RELEASE (default bookworm); "
+        "(default 2221, one per VM); release: $HA_SAN_LAB_RELEASE (default bookworm); cluster engine: "
+        "$HA_SAN_LAB_ENGINE (default heartbeat); "
         "accelerator: $HA_SAN_LAB_ACCEL=kvm|tcg (default: detected).",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    b = sub.add_parser("build", help="build the Debian image (cached by recipe hash)")
+    b = sub.add_parser("build", help="build the Debian image for one cluster engine (cached by recipe hash)")
     b.add_argument(
         "--release", choices=config.RELEASES, default=None, help="default: $HA_SAN_LAB_RELEASE or bookworm"
+    )
+    b.add_argument(
+        "--engine", choices=config.ENGINES, default=None, help="default: $HA_SAN_LAB_ENGINE or heartbeat"
     )
 
     u = sub.add_parser("up", help="boot the three VMs and write inventories/lab/hosts.yml")
     u.add_argument(
         "--release", choices=config.RELEASES, default=None, help="default: $HA_SAN_LAB_RELEASE or bookworm"
+    )
+    u.add_argument(
+        "--engine",
+        choices=config.ENGINES,
+        default=None,
+        help="the cluster engine whose image to boot (default: $HA_SAN_LAB_ENGINE or heartbeat)",
     )
     u.add_argument(
         "--base-port",
@@ -89,13 +99,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "build":
         from lab import image
 
-        image.build(args.release or config.default_release())
+        image.build(args.release or config.default_release(), args.engine or config.default_engine())
         return 0
     from lab import lifecycle
 
     if args.command == "up":
         base = config.check_base_port(args.base_port) if args.base_port else config.base_port_from_env()
-        lifecycle.up(args.release or config.default_release(), base)
+        lifecycle.up(args.release or config.default_release(), args.engine or config.default_engine(), base)
         return 0
     if args.command == "down":
         lifecycle.down()

@@ -18,6 +18,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_RELEASE = "bookworm"
 RELEASES = ("bookworm", "trixie")
+# The cluster engine the image carries: their packages cannot share one image (heartbeat depends on
+# inetutils-ping, which conflicts with the iputils-ping that pacemaker's set pulls in).
+DEFAULT_ENGINE = "heartbeat"
+ENGINES = ("heartbeat", "pacemaker")
 DEFAULT_BASE_PORT = 2221
 MEMORY_MIB = 768
 DATA_DISK_MIB = 256
@@ -84,6 +88,14 @@ def default_release() -> str:
     if release not in RELEASES:
         raise LabError(f"HA_SAN_LAB_RELEASE={release!r} is not supported: use one of {', '.join(RELEASES)}.")
     return release
+
+
+def default_engine() -> str:
+    """$HA_SAN_LAB_ENGINE (so CI can run the whole suite on pacemaker), else heartbeat."""
+    engine = os.environ.get("HA_SAN_LAB_ENGINE") or DEFAULT_ENGINE
+    if engine not in ENGINES:
+        raise LabError(f"HA_SAN_LAB_ENGINE={engine!r} is not supported: use one of {', '.join(ENGINES)}.")
+    return engine
 
 
 def state_dir() -> Path:

@@ -41,13 +41,13 @@ def is_complete(path: Path) -> bool:
     return all((path / f).is_file() for f in IMAGE_FILES)
 
 
-def cached_image(release: str) -> Path:
-    """The cached image for RELEASE's current recipe, or a LabError saying to build it."""
-    path = image_dir(Recipe(release))
+def cached_image(release: str, engine: str) -> Path:
+    """The cached image for RELEASE's and ENGINE's current recipe, or a LabError saying to build it."""
+    path = image_dir(Recipe(release, engine))
     if not is_complete(path):
         raise LabError(
-            f"no {release} image for the current recipe in {images_dir()}: "
-            f"run `python3 -m lab build --release {release}` first."
+            f"no {release} image with {engine} for the current recipe in {images_dir()}: "
+            f"run `python3 -m lab build --release {release} --engine {engine}` first."
         )
     return path
 
@@ -191,11 +191,13 @@ def _copy_kernel(root: Path, out: Path) -> str:
     return version
 
 
-def build(release: str) -> Path:
-    """Build RELEASE's image unless the cache already has it; returns the image dir."""
+def build(release: str, engine: str) -> Path:
+    """Build RELEASE's image with ENGINE unless the cache already has it; returns the image dir."""
     if release not in config.RELEASES:
         raise LabError(f"unknown release {release!r}: use one of {', '.join(config.RELEASES)}.")
-    recipe = Recipe(release)
+    if engine not in config.ENGINES:
+        raise LabError(f"unknown cluster engine {engine!r}: use one of {', '.join(config.ENGINES)}.")
+    recipe = Recipe(release, engine)
     final = image_dir(recipe)
     if is_complete(final):
         say(f"image {final.name} is cached at {final}; nothing to build")
@@ -271,7 +273,10 @@ def _build_into(out: Path, recipe: Recipe) -> None:
     policy = root / "usr/sbin/policy-rc.d"
     shutil.copyfile(GUEST_DIR / POLICY_RC_D, policy)
     policy.chmod(0o755)
-    say(f"installing {len(recipe.packages)} packages in the chroot (services kept from starting)")
+    say(
+        f"installing {len(recipe.packages)} packages ({recipe.engine} engine) in the chroot "
+        "(services kept from starting)"
+    )
     env = _chroot_env()
     with _chroot_mounts(root, run):
         run(["chroot", str(root), "apt-get", "update"], env=env)

@@ -11,7 +11,9 @@ from lab import config, ssh
 Tree = dict[str, Any]
 
 
-def build(key: Path, ports: dict[str, int]) -> Tree:
+def build(key: Path, ports: dict[str, int], engine: str = config.DEFAULT_ENGINE) -> Tree:
+    """The inventory of the lab booted with ENGINE's image: the roles read ha_san_cluster_engine."""
+
     def host(name: str) -> Tree:
         n = config.node(name)
         h: Tree = {
@@ -30,6 +32,9 @@ def build(key: Path, ports: dict[str, int]) -> Tree:
                 "ansible_ssh_private_key_file": str(key),
                 "ansible_ssh_common_args": ssh.COMMON_OPTIONS,
                 "ansible_python_interpreter": "/usr/bin/python3",
+                # The engine the image carries (the other one's packages are not in it); the
+                # group_vars stay engine-neutral, so one lab inventory serves either image.
+                "ha_san_cluster_engine": engine,
             },
             "children": {
                 "san_servers": {
@@ -72,8 +77,8 @@ def to_yaml(tree: Tree, indent: int = 0) -> str:
 HEADER = "# Written by `python3 -m lab up` for the running lab; do not edit (it is regenerated).\n"
 
 
-def write(path: Path, key: Path, ports: dict[str, int]) -> None:
+def write(path: Path, key: Path, ports: dict[str, int], engine: str = config.DEFAULT_ENGINE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(HEADER + "---\n" + to_yaml(build(key, ports)) + "\n", encoding="utf-8")
+    tmp.write_text(HEADER + "---\n" + to_yaml(build(key, ports, engine)) + "\n", encoding="utf-8")
     tmp.replace(path)  # atomic: Ansible never reads half a file

@@ -101,10 +101,10 @@ def _wait_all(paths: StatePaths, st: LabState, names: list[str], started: dict[s
         )
 
 
-def up(release: str, base_port: int) -> None:
+def up(release: str, engine: str, base_port: int) -> None:
     paths = state_paths()
     tools = hosttools.require(hosttools.RUN_TOOLS)
-    image_dir = image.cached_image(release)
+    image_dir = image.cached_image(release, engine)
     ports = LabState.default_ports(base_port)
     with locked(paths):
         check_up_preconditions(paths, ports)
@@ -115,6 +115,7 @@ def up(release: str, base_port: int) -> None:
             accel=accel_name,
             ports=ports,
             started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            engine=engine,
         )
         say(f"state dir {paths.root}; image {image_dir.name}; accelerator {accel_name}")
         key = sshkeys.ensure_key(paths.key)
@@ -139,7 +140,7 @@ def up(release: str, base_port: int) -> None:
             raise
         say("waiting for SSH on all three VMs")
         _wait_all(paths, st, list(config.NODE_NAMES), started)
-        inventory.write(config.inventory_path(), key, ports)
+        inventory.write(config.inventory_path(), key, ports, engine)
         say(f"inventory written: {config.inventory_path()}")
 
 
@@ -184,6 +185,7 @@ def status_data(paths: StatePaths) -> dict[str, object]:
     return {
         "state_dir": str(paths.root),
         "image": st.image if st else None,
+        "engine": st.engine if st else None,
         "accel": st.accel if st else None,
         "inventory": str(config.inventory_path()),
         "nodes": nodes,
@@ -196,7 +198,10 @@ def status(as_json: bool) -> int:
     if as_json:
         print(json.dumps(data, indent=2))
         return 0
-    print(f"state dir {data['state_dir']}  image {data['image'] or '-'}  accel {data['accel'] or '-'}")
+    print(
+        f"state dir {data['state_dir']}  image {data['image'] or '-'}  engine {data['engine'] or '-'}  "
+        f"accel {data['accel'] or '-'}"
+    )
     print(f"{'NODE':<10} {'STATE':<8} {'PID':>8} {'SSH PORT':>8}  SSH")
     for name, n in data["nodes"].items():  # type: ignore[union-attr]
         state = "running" if n["running"] else "stopped"

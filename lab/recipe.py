@@ -1,8 +1,8 @@
 """What goes into a lab image, and the hash that names it in the cache.
 
-The hash covers everything that changes the image: release, package lists, masked units,
-the guest files' bytes and BUILD_VERSION. Bump BUILD_VERSION whenever the build *steps* in
-image.py change in a way that changes the result; comments and refactors need no bump.
+The hash covers everything that changes the image: release, cluster engine, package lists,
+masked units, the guest files' bytes and BUILD_VERSION. Bump BUILD_VERSION whenever the build
+*steps* in image.py change in a way that changes the result; comments and refactors need no bump.
 """
 
 from __future__ import annotations
@@ -19,22 +19,19 @@ GUEST_DIR = Path(__file__).resolve().parent / "guest"
 # debootstrap --include: what apt itself and the first chroot steps need.
 BOOTSTRAP_INCLUDE = ("systemd", "systemd-sysv", "python3", "iproute2", "openssh-server")
 
-# Installed in the chroot with --no-install-recommends. Every package any role installs must be
-# here: the VMs' management NIC is restrict=on, so they cannot reach a mirror later.
-# inetutils-ping, not iputils-ping: heartbeat depends on inetutils-ping and they conflict.
-PACKAGES = (
+# Installed in the chroot with --no-install-recommends, together with the engine's own packages
+# below. Every package any role installs must be in one of the two: the VMs' management NIC is
+# restrict=on, so they cannot reach a mirror later.
+COMMON_PACKAGES = (
     "linux-image-amd64",
     "initramfs-tools",
     "kmod",
     "udev",
     "drbd-utils",
-    "heartbeat",
-    "cluster-glue",
     "vblade",
     "aoetools",
     "e2fsprogs",
     "procps",
-    "inetutils-ping",
     "python3-apt",
     # aoe_client_driver: build (the client compiles the aoe driver from the running kernel's own
     # source, patched): headers for the running kernel (they pull its gcc), make, patch, and the
@@ -45,6 +42,14 @@ PACKAGES = (
     "patch",
     "xz-utils",
 )
+
+# Each cluster engine's packages (one set per name in config.ENGINES). The sets cannot share an
+# image, so each engine has its own: heartbeat depends on inetutils-ping, which conflicts with the
+# iputils-ping that pacemaker's set pulls in.
+ENGINE_PACKAGES: dict[str, tuple[str, ...]] = {
+    "heartbeat": ("heartbeat", "cluster-glue", "inetutils-ping"),
+    "pacemaker": ("pacemaker", "pacemaker-cli-utils", "corosync", "resource-agents", "iputils-ping"),
+}
 
 # Units masked in the image, each because it would make the lab non-deterministic: timers that
 # wake at random times and fight the drills for the single TCG vCPU (or touch apt's state).
@@ -73,10 +78,16 @@ POLICY_RC_D = "policy-rc.d"
 @dataclass(frozen=True)
 class Recipe:
     release: str
+    engine: str
     include: tuple[str, ...] = BOOTSTRAP_INCLUDE
-    packages: tuple[str, ...] = PACKAGES
+    common_packages: tuple[str, ...] = COMMON_PACKAGES
     masked: tuple[str, ...] = MASKED_UNITS
     build_version: int = BUILD_VERSION
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Everything installed in the chroot: the common packages and the engine's own."""
+        return self.common_packages + ENGINE_PACKAGES[self.engine]
 
     def guest_file_digests(self) -> dict[str, str]:
         names = [g[0] for g in GUEST_FILES] + [POLICY_RC_D]
@@ -85,6 +96,7 @@ class Recipe:
     def as_dict(self) -> dict[str, object]:
         return {
             "release": self.release,
+            "engine": self.engine,
             "include": sorted(self.include),
             "packages": sorted(self.packages),
             "masked": sorted(self.masked),
@@ -99,4 +111,4 @@ class Recipe:
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def image_name(self) -> str:
-        return f"{self.release}-{self.digest()}"
+        return f"{self.release}-{self.engine}-{self.digest()}"

@@ -1,4 +1,4 @@
-"""lab.json in the state dir: what the running lab was started with (ports, image, accel)."""
+"""lab.json in the state dir: what the running lab was started with (ports, image, engine, accel)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ class LabState:
     accel: str
     ports: dict[str, int]
     started_at: str
+    # A lab.json written before the engine was a choice has no such key: its image was heartbeat's.
+    engine: str = config.DEFAULT_ENGINE
 
     @staticmethod
     def default_ports(base: int) -> dict[str, int]:

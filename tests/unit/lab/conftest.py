@@ -20,4 +20,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HA_SAN_LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("HA_SAN_LAB_BASE_PORT", raising=False)
     monkeypatch.delenv("HA_SAN_LAB_ACCEL", raising=False)
+    # the defaults under test, whatever release or engine the caller's environment chose
+    monkeypatch.delenv("HA_SAN_LAB_RELEASE", raising=False)
+    monkeypatch.delenv("HA_SAN_LAB_ENGINE", raising=False)
     return d

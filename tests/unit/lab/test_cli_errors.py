@@ -28,7 +28,7 @@ def nothing_may_start(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fake_image(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(image, "cached_image", lambda release: tmp_path / "img")
+    monkeypatch.setattr(image, "cached_image", lambda release, engine: tmp_path / "img")
     monkeypatch.setattr(hosttools, "require", lambda tools: {t: t for t in tools})
 
 
@@ -192,6 +192,45 @@ def test_release_from_environment(state: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("HA_SAN_LAB_RELEASE", "sid")
     rc, err = run(capsys, "up")
     assert rc == 2 and "HA_SAN_LAB_RELEASE='sid' is not supported" in err
+
+
+def test_engine_from_environment(state: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(hosttools, "require", lambda tools: {t: t for t in tools})
+    rc, err = run(capsys, "up")
+    assert rc == 2 and "no bookworm image with heartbeat" in err and "--engine heartbeat" in err
+    monkeypatch.setenv("HA_SAN_LAB_ENGINE", "pacemaker")
+    rc, err = run(capsys, "up")
+    assert rc == 2 and "no bookworm image with pacemaker" in err
+    assert "python3 -m lab build --release bookworm --engine pacemaker" in err
+    _one_sentence(err)
+    # the option wins over the environment
+    rc, err = run(capsys, "up", "--engine", "heartbeat")
+    assert rc == 2 and "with heartbeat" in err
+    for bad in ("corosync", "Heartbeat"):
+        monkeypatch.setenv("HA_SAN_LAB_ENGINE", bad)
+        for argv in (["up"], ["build"]):
+            rc, err = run(capsys, *argv)
+            assert rc == 2
+            assert f"HA_SAN_LAB_ENGINE={bad!r} is not supported: use one of heartbeat, pacemaker." in err
+            _one_sentence(err)
+
+
+def test_unknown_engine_is_refused_by_the_parser(state: Path, capsys, nothing_may_start) -> None:
+    for argv in (["up", "--engine", "corosync"], ["build", "--engine", "corosync"]):
+        with pytest.raises(SystemExit) as e:
+            cli.main(argv)
+        assert e.value.code == 2
+        assert "invalid choice" in capsys.readouterr().err
+
+
+def test_build_passes_the_engine(state: Path, monkeypatch) -> None:
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setattr(image, "build", lambda release, engine: calls.append((release, engine)))
+    assert cli.main(["build"]) == 0
+    monkeypatch.setenv("HA_SAN_LAB_ENGINE", "pacemaker")
+    assert cli.main(["build", "--release", "trixie"]) == 0
+    assert cli.main(["build", "--engine", "heartbeat"]) == 0
+    assert calls == [("bookworm", "heartbeat"), ("trixie", "pacemaker"), ("bookworm", "heartbeat")]
 
 
 def test_replace_disk_refuses_a_running_server_and_the_client(state: Path, capsys, monkeypatch) -> None:

@@ -26,12 +26,12 @@ def _fake_build(out: Path, recipe: Recipe) -> None:
 def test_build_puts_image_under_its_recipe_hash(can_build, monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(image, "_build_into", lambda out, r: (calls.append(out), _fake_build(out, r)))
-    path = image.build("bookworm")
-    assert path == image.images_dir() / Recipe("bookworm").image_name()
+    path = image.build("bookworm", "heartbeat")
+    assert path == image.images_dir() / Recipe("bookworm", "heartbeat").image_name()
     assert image.is_complete(path)
-    assert image.cached_image("bookworm") == path
+    assert image.cached_image("bookworm", "heartbeat") == path
     # second build: instant, nothing rebuilt
-    assert image.build("bookworm") == path
+    assert image.build("bookworm", "heartbeat") == path
     assert len(calls) == 1
     assert not list(image.images_dir().glob(".tmp-*"))
 
@@ -52,27 +52,27 @@ def test_interrupted_build_leaves_no_cached_image(can_build, monkeypatch) -> Non
 
     monkeypatch.setattr(image, "_build_into", half)
     with pytest.raises(KeyboardInterrupt):
-        image.build("bookworm")
-    assert not (image.images_dir() / Recipe("bookworm").image_name()).exists()
+        image.build("bookworm", "heartbeat")
+    assert not (image.images_dir() / Recipe("bookworm", "heartbeat").image_name()).exists()
     assert not list(image.images_dir().glob(".tmp-*"))
-    with pytest.raises(LabError, match="python3 -m lab build --release bookworm"):
-        image.cached_image("bookworm")
+    with pytest.raises(LabError, match="python3 -m lab build --release bookworm --engine heartbeat"):
+        image.cached_image("bookworm", "heartbeat")
 
 
 def test_leftovers_of_a_killed_build_are_removed(can_build, monkeypatch) -> None:
     stale = image.images_dir() / ".tmp-bookworm-0123-99999"
     (stale / "root").mkdir(parents=True)
     monkeypatch.setattr(image, "_build_into", _fake_build)
-    image.build("bookworm")
+    image.build("bookworm", "heartbeat")
     assert not stale.exists()
 
 
 def test_incomplete_final_dir_is_rebuilt(can_build, monkeypatch) -> None:
-    final = image.images_dir() / Recipe("bookworm").image_name()
+    final = image.images_dir() / Recipe("bookworm", "heartbeat").image_name()
     final.mkdir(parents=True)
     (final / "base.qcow2").write_text("no manifest: not complete")
     monkeypatch.setattr(image, "_build_into", _fake_build)
-    assert image.build("bookworm") == final
+    assert image.build("bookworm", "heartbeat") == final
     assert (final / "manifest.json").read_text() == "manifest.json"
 
 
@@ -92,4 +92,21 @@ def test_mounts_under_reads_the_mount_table() -> None:
 
 def test_unknown_release(state: Path) -> None:
     with pytest.raises(LabError, match="unknown release 'sid'"):
-        image.build("sid")
+        image.build("sid", "heartbeat")
+
+
+def test_unknown_engine(state: Path) -> None:
+    with pytest.raises(LabError, match="unknown cluster engine 'corosync'"):
+        image.build("bookworm", "corosync")
+
+
+def test_each_engine_has_its_own_image_beside_the_other(can_build, monkeypatch) -> None:
+    monkeypatch.setattr(image, "_build_into", _fake_build)
+    heartbeat = image.build("bookworm", "heartbeat")
+    pacemaker = image.build("bookworm", "pacemaker")
+    assert heartbeat.name.startswith("bookworm-heartbeat-")
+    assert pacemaker.name.startswith("bookworm-pacemaker-")
+    assert image.is_complete(heartbeat) and image.is_complete(pacemaker)
+    assert image.cached_image("bookworm", "pacemaker") == pacemaker
+    with pytest.raises(LabError, match=r"no trixie image with pacemaker .* --engine pacemaker"):
+        image.cached_image("trixie", "pacemaker")

@@ -13,6 +13,7 @@ def test_structure_the_roles_depend_on() -> None:
     assert v["ansible_user"] == "root"
     assert v["ansible_ssh_private_key_file"] == str(KEY)
     assert v["ansible_python_interpreter"] == "/usr/bin/python3"
+    assert v["ha_san_cluster_engine"] == "heartbeat"
     assert v["ansible_ssh_common_args"] == (
         "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes"
     )
@@ -32,6 +33,16 @@ def test_structure_the_roles_depend_on() -> None:
 def test_ports_follow_argument() -> None:
     tree = inventory.build(KEY, {"primary": 3001, "secondary": 3002, "client": 3003})["all"]
     assert tree["children"]["clients"]["hosts"]["client"]["ansible_port"] == 3003
+
+
+def test_engine_follows_argument(tmp_path: Path) -> None:
+    assert inventory.build(KEY, PORTS, "pacemaker")["all"]["vars"]["ha_san_cluster_engine"] == "pacemaker"
+    out = tmp_path / "hosts.yml"
+    inventory.write(out, KEY, PORTS, "pacemaker")
+    lines = out.read_text().splitlines()
+    # in all.vars, where the roles read it (the lab's group_vars do not set it)
+    assert lines.index('    ha_san_cluster_engine: "pacemaker"') < lines.index("  children:")
+    assert _parse_yaml_subset(out.read_text()) == inventory.build(KEY, PORTS, "pacemaker")
 
 
 def _parse_yaml_subset(text: str) -> dict:
