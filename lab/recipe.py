@@ -41,6 +41,8 @@ COMMON_PACKAGES = (
     "make",
     "patch",
     "xz-utils",
+    # playbooks/benchmark.yml measures the disks, DRBD and the export with fio.
+    "fio",
 )
 
 # Each cluster engine's packages (one set per name in config.ENGINES). The sets cannot share an

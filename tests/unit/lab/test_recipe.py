@@ -104,6 +104,7 @@ def test_the_heartbeat_image_keeps_its_package_set() -> None:
         "make",
         "patch",
         "xz-utils",
+        "fio",
     }
 
 

@@ -728,11 +728,16 @@ def test_site_validates_before_any_change():
     }
     plays = yaml.safe_load(PLAYBOOK.read_text())
     assert len(plays) == 1 and plays[0]["any_errors_fatal"] is True
-    roles = [r["role"] for play in site[1:] for r in play["roles"]]
+    roles = []
+    for play in site[1:]:
+        roles += [r["role"] for r in play.get("roles", [])]
+        for task in play.get("tasks", []):
+            call = task.get("ansible.builtin.import_role") or task.get("ansible.builtin.include_role")
+            roles.append(call["name"])
     assert roles == [
         "ha_san.aoe.drbd",
         "ha_san.aoe.vblade_target",
-        "ha_san.aoe.heartbeat",
+        "ha_san.aoe.{{ ha_san_cluster_engine }}",
         "ha_san.aoe.aoe_client",
     ]
 
