@@ -23,6 +23,8 @@ timed lab-image "${PYTHON:-python3}" -m lab build &
   if scripts/ensure-dockerd.sh >"$logs/prebuild-dockerd.log" 2>&1; then
     timed molecule-image scripts/build-container-image.sh
     timed molecule-kbuild-image env HA_SAN_CONTAINER_VARIANT=kbuild scripts/build-container-image.sh
+    timed molecule-pacemaker-image env HA_SAN_CONTAINER_RELEASE=trixie HA_SAN_CONTAINER_VARIANT=pacemaker \
+      scripts/build-container-image.sh
   else
     echo "prebuild: no container engine (see $logs/prebuild-dockerd.log); the molecule tier builds its images itself"
   fi
