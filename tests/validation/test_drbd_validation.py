@@ -14,26 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from validation_playbook import run_playbook
+from validation_playbook import RESOURCE, SHARED_MODEL, run_playbook
 
-RESOURCE = {
-    "name": "r0",
-    "device": "/dev/drbd0",
-    "minor": 0,
-    "disk": "/dev/sdb",
-    "port": 7789,
-    "shelf": 0,
-    "slot": 3,
-}
-GOOD = {
-    "ha_san_resources": [RESOURCE],
-    "drbd_shared_secret": "validation-test-secret",
-    "ha_san_san_interface": "eth1",
-    "ha_san_san_network": "10.0.0.0/22",
-    "ha_san_replication_interface": "eth2",
-    "ha_san_replication_network": "10.0.8.0/24",
-    "ha_san_service_ip": "10.0.0.100",
-}
+GOOD = {**SHARED_MODEL, "drbd_shared_secret": "validation-test-secret"}
 
 PLAY = """\
 - name: drbd role under test

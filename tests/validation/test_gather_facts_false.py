@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from validation_playbook import run_playbook
+from validation_playbook import SHARED_MODEL, run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.parents[1].name for p in REPO.glob("roles/*/meta/argument_specs.yml"))
@@ -23,22 +23,7 @@ LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.execut
 
 # What the README lists as the shared model and the required secrets: enough for every role to validate.
 SHARED = {
-    "ha_san_san_interface": "eth1",
-    "ha_san_replication_interface": "eth2",
-    "ha_san_san_network": "10.0.0.0/22",
-    "ha_san_replication_network": "10.0.8.0/24",
-    "ha_san_service_ip": "10.0.0.100",
-    "ha_san_resources": [
-        {
-            "name": "r0",
-            "device": "/dev/drbd0",
-            "minor": 0,
-            "disk": "/dev/sdb",
-            "port": 7789,
-            "shelf": 0,
-            "slot": 3,
-        },
-    ],
+    **SHARED_MODEL,
     "heartbeat_authkey": "validation-test-key",
     "drbd_shared_secret": "validation-test-secret",
     "heartbeat_stonith_type": "external/ipmi",

@@ -14,29 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from validation_playbook import run_playbook
+from validation_playbook import SHARED_MODEL, run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 NODENAME = os.uname().nodename
 BIN = Path(sys.executable).parent
 
 GOOD = {
-    "ha_san_san_interface": "eth1",
-    "ha_san_replication_interface": "eth2",
-    "ha_san_san_network": "10.0.0.0/22",
-    "ha_san_replication_network": "10.0.8.0/24",
-    "ha_san_service_ip": "10.0.0.100",
-    "ha_san_resources": [
-        {
-            "name": "r0",
-            "device": "/dev/drbd0",
-            "minor": 0,
-            "disk": "/dev/sdb",
-            "port": 7789,
-            "shelf": 0,
-            "slot": 3,
-        }
-    ],
+    **SHARED_MODEL,
     "heartbeat_authkey": "validation-test-key",
     "heartbeat_stonith_type": "external/ipmi",
 }

@@ -12,6 +12,25 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
+# The shared model of the example inventory (inventories/example): what every role's validation reads.
+RESOURCE = {
+    "name": "r0",
+    "device": "/dev/drbd0",
+    "minor": 0,
+    "disk": "/dev/sdb",
+    "port": 7789,
+    "shelf": 0,
+    "slot": 3,
+}
+SHARED_MODEL = {
+    "ha_san_san_interface": "eth1",
+    "ha_san_replication_interface": "eth2",
+    "ha_san_san_network": "10.0.0.0/22",
+    "ha_san_replication_network": "10.0.8.0/24",
+    "ha_san_service_ip": "10.0.0.100",
+    "ha_san_resources": [RESOURCE],
+}
+
 # A module the plays may call to give a host facts it cannot have here, e.g. its own node name when every
 # test host is this machine: `ha_san_test_facts: {facts: {nodename: drbdv2}}`.
 FACTS_MODULE = """#!/usr/bin/python
