@@ -13,7 +13,17 @@ included; interpreting them is this file's job, where it is unit-tested, not Jin
                         "export": <loop of command: ha_san-aoe-export NAME status, item = the resource>}},
      "clients": {NODE: {"aoe": <ha_san.aoe.aoe_stat>}}}
 
-A server whose first answer (heartbeat_active) is unreachable, or that is missing, did not answer.
+Under Pacemaker (FACTS has "engine": "pacemaker" and "node_names": ha_san_node_names), each server has
+instead of Heartbeat's three answers:
+
+    "pacemaker_active": <command: systemctl is-active pacemaker>,
+    "crm_mon": <command: crm_mon --one-shot --output-as=xml>
+
+crm_mon's XML (Pacemaker 2.1 and 3.0) is read here: the nodes online, where the export, the promoted DRBD
+instance and the service IP run, the failed actions and the fence devices (ids of roles/pacemaker's CIB).
+
+A server whose first answer (heartbeat_active or pacemaker_active) is unreachable, or that is missing, did
+not answer.
 Prints the report as one JSON object; exit 0 when healthy, 1 when degraded, 2 when FACTS is unreadable.
 --json-out writes the same report to a file, --textfile node_exporter gauges (both replaced atomically:
 node_exporter and cron readers never see half a file). Standard library only.
@@ -27,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from typing import Any
 
 Facts = dict[str, Any]
@@ -81,7 +92,7 @@ def server_answer(raw: dict[str, Any] | None) -> tuple[bool, str]:
     """(answered, why not) for one server's collected facts."""
     if not raw:
         return False, "did not answer (the host was not reached)"
-    first = raw.get("heartbeat_active") or {}
+    first = raw.get("heartbeat_active") or raw.get("pacemaker_active") or {}
     if first.get("unreachable"):
         return False, f"did not answer ({_first_line(first.get('msg')) or 'unreachable'})"
     return True, ""
@@ -178,7 +189,11 @@ def _disk_problem(res: str, node: str, disk: str) -> str:
 
 
 def assess_resource(
-    resource: dict[str, Any], servers: dict[str, Any], clients: dict[str, Any]
+    resource: dict[str, Any],
+    servers: dict[str, Any],
+    clients: dict[str, Any],
+    engine: str = "heartbeat",
+    node_names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything about one resource: per-node rows, the holder and its problems."""
     res, target = str(resource["name"]), target_name(resource)
@@ -190,7 +205,11 @@ def assess_resource(
         if answered:
             drbd = drbd_view(_by_item(raw.get("drbd"), "name").get(res))
             running, export_error = export_view(_by_item(raw.get("export"), "name").get(res))
-            row.update(drbd=drbd, export=running, export_error=export_error, heartbeat=heartbeat_view(raw))
+            row.update(drbd=drbd, export=running, export_error=export_error)
+            if engine == "pacemaker":
+                row["pacemaker"] = pacemaker_view(raw)
+            else:
+                row["heartbeat"] = heartbeat_view(raw)
             if drbd["error"]:
                 problems.append(f"cannot read DRBD {res} on {node}: {drbd['error']}")
             elif not drbd["up"]:
@@ -246,6 +265,11 @@ def assess_resource(
                 f"cannot reach {res}; see `journalctl -u ha_san-aoe-export@{res}` on {node}"
             )
 
+    cluster = None
+    if engine == "pacemaker":
+        cluster, cluster_problems = pacemaker_resource(res, target, servers, node_names or {}, exporters)
+        problems += cluster_problems
+
     client_rows = []
     for node, raw in clients.items():
         view = client_view(raw, target)
@@ -265,7 +289,7 @@ def assess_resource(
             problems.append(f"client {node} sees {target} {view['state']}, not up")
 
     holder = primaries[0] if len(primaries) == 1 and primaries[0] in exporters else None
-    return {
+    out = {
         "name": res,
         "target": target,
         "device": resource.get("device"),
@@ -277,6 +301,9 @@ def assess_resource(
         "problems": problems,
         "degraded": bool(problems),
     }
+    if cluster is not None:
+        out["pacemaker"] = cluster
+    return out
 
 
 def heartbeat_problems(servers: dict[str, Any], primaries: set[str], secondaries: set[str]) -> list[str]:
@@ -313,6 +340,250 @@ def heartbeat_problems(servers: dict[str, Any], primaries: set[str], secondaries
     return problems
 
 
+# -- Pacemaker: crm_mon --one-shot --output-as=xml ----------------------------------------------------------
+# Pacemaker 2.1 and 3.0 print <pacemaker-result>, 2.0 printed <crm_mon>; the promoted role was "Master" before
+# 2.1.
+PCMK_PROMOTED = ("Promoted", "Master")
+PCMK_IP = "service-ip"
+
+
+def _true(value: str | None) -> bool:
+    return str(value).lower() == "true"
+
+
+def parse_crm_mon(text: str) -> dict[str, Any]:
+    """crm_mon's XML as a plain dict: nodes, resource instances, failed actions; error set when it says so.
+
+    Raises ValueError when TEXT is not crm_mon's XML at all.
+    """
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ValueError(f"not XML: {exc}") from exc
+    if root.tag not in ("pacemaker-result", "crm_mon"):
+        raise ValueError(f"not crm_mon's XML (<{root.tag}>)")
+    status = root.find("status")
+    error = None
+    if status is not None and status.get("code", "0") != "0":
+        said = [e.text.strip() for e in status.iter("error") if e.text and e.text.strip()]
+        error = "; ".join(said) or f"{status.get('message')} (code {status.get('code')})"
+    dc = root.find("summary/current_dc")
+    dc_present = dc is not None and _true(dc.get("present"))
+    options = root.find("summary/cluster_options")
+    nodes = {}
+    for n in root.findall("nodes/node"):
+        flags = [
+            f
+            for f in ("unclean", "pending", "standby", "standby_onfail", "maintenance", "shutdown")
+            if _true(n.get(f))
+        ]
+        if not _true(n.get("online")):
+            state = "UNCLEAN (offline)" if "unclean" in flags else "offline"
+        elif flags:
+            state = (
+                flags[0].replace("standby_onfail", "standby (on-fail)").replace("shutdown", "shutting down")
+            )
+        else:
+            state = "online"
+        nodes[n.get("name", "?")] = state
+    resources = []
+    for parent in root.findall("resources"):
+        for r in parent.iter("resource"):
+            resources.append(
+                {
+                    "id": r.get("id", "?"),
+                    "agent": r.get("resource_agent", ""),
+                    "role": r.get("role", ""),
+                    "active": _true(r.get("active")),
+                    "failed": _true(r.get("failed")),
+                    "blocked": _true(r.get("blocked")),
+                    "managed": r.get("managed", "true") != "false",
+                    "nodes": [n.get("name", "?") for n in r.findall("node")],
+                }
+            )
+    failures = [
+        {
+            k: f.get(k)
+            for k in ("op_key", "node", "exitstatus", "exitreason", "exitcode", "task", "last-rc-change")
+        }
+        for f in root.findall("failures/failure")
+    ]
+    # negative location constraints; cli-ban-* are crm_resource --ban/--move's
+    bans = [{k: b.get(k) for k in ("id", "resource", "node")} for b in root.findall("bans/ban")]
+    return {
+        "error": error,
+        "dc": dc.get("name") if dc_present and dc is not None else None,
+        "quorum": dc_present and dc is not None and _true(dc.get("with_quorum")),
+        "stonith_enabled": options is None or options.get("stonith-enabled", "true") != "false",
+        "nodes": nodes,
+        "resources": resources,
+        "failures": failures,
+        "bans": bans,
+    }
+
+
+def pacemaker_view(raw: dict[str, Any]) -> dict[str, Any]:
+    """systemd's and crm_mon's view on one server; error set when crm_mon could not tell."""
+    act = raw.get("pacemaker_active") or {}
+    active = _first_line(act.get("stdout")) or f"unknown ({_said(act)})"
+    mon = raw.get("crm_mon") or {}
+    view: dict[str, Any] = {"active": active, "error": None, "dc": None, "quorum": False}
+    view.update(stonith_enabled=True, nodes={}, resources=[], failures=[], bans=[])
+    if mon.get("skipped") or not mon:
+        view["error"] = "not asked"
+        return view
+    try:
+        parsed = parse_crm_mon(str(mon.get("stdout") or ""))
+    except ValueError as exc:
+        view["error"] = f"{_said(mon)} (rc={mon.get('rc')}; {exc})"
+        return view
+    view.update(parsed)
+    if view["error"] is None and mon.get("rc") not in (0, None):
+        view["error"] = f"crm_mon exited {mon.get('rc')}"
+    return view
+
+
+def running_on(view: dict[str, Any], rid: str, roles: tuple[str, ...] = ()) -> list[str]:
+    """The nodes on which an instance of resource RID (a clone's instances too: RID or RID:N) is active."""
+    out: list[str] = []
+    for r in view["resources"]:
+        if (
+            (r["id"] == rid or r["id"].startswith(rid + ":"))
+            and r["active"]
+            and (not roles or r["role"] in roles)
+        ):
+            out += [n for n in r["nodes"] if n not in out]
+    return out
+
+
+def _pcmk_views(servers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: pacemaker_view(raw) for n, raw in servers.items() if server_answer(raw)[0]}
+
+
+def _reference_view(views: dict[str, dict[str, Any]], node_names: dict[str, str]) -> tuple[str, Any]:
+    """(server, view) to judge the resources by: the DC's own view first, else any readable one."""
+    readable = [(n, v) for n, v in views.items() if v["error"] is None]
+    for n, v in readable:
+        if v["dc"] is not None and v["dc"] == node_names.get(n, n):
+            return n, v
+    return readable[0] if readable else ("", None)
+
+
+def pacemaker_resource(
+    res: str, target: str, servers: dict[str, Any], node_names: dict[str, str], exporters: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Where Pacemaker runs RES's export, promoted DRBD instance and the service IP; and its problems."""
+    to_inv = {v: k for k, v in node_names.items()}
+    seen_by, view = _reference_view(_pcmk_views(servers), node_names)
+    cluster: dict[str, Any] = {"seen_by": seen_by or None, "export_on": [], "promoted_on": [], "ip_on": []}
+    if view is None:
+        return cluster, []
+    export, drbd = f"export-{res}", f"drbd-{res}"
+
+    def inv(nodes: list[str]) -> list[str]:
+        return [to_inv.get(n, n) for n in nodes]
+
+    cluster.update(
+        export_on=inv(running_on(view, export)),
+        promoted_on=inv(running_on(view, drbd, PCMK_PROMOTED)),
+        ip_on=inv(running_on(view, PCMK_IP)),
+    )
+    problems = []
+    ids = {r["id"].split(":")[0] for r in view["resources"]}
+    if export not in ids:
+        problems.append(f"Pacemaker has no resource {export} (seen by {seen_by}): run site.yml")
+        return cluster, problems
+    for r in view["resources"]:
+        if r["id"].split(":")[0] in (export, drbd) and (r["failed"] or r["blocked"] or not r["managed"]):
+            how = ", ".join(
+                w
+                for w, on in (
+                    ("FAILED", r["failed"]),
+                    ("blocked", r["blocked"]),
+                    ("unmanaged", not r["managed"]),
+                )
+                if on
+            )
+            problems.append(
+                f"Pacemaker reports {r['id']} {how} on {', '.join(inv(r['nodes'])) or 'no node'}: "
+                f"`crm_resource --cleanup --resource {r['id'].split(':')[0]}` once the cause is repaired"
+            )
+    if not cluster["export_on"]:
+        problems.append(
+            f"Pacemaker runs {export} nowhere (stopped): clients cannot reach {target}; `crm_mon -1 -r` and "
+            f"its failed actions say why, `crm_resource --cleanup --resource {export}` once repaired"
+        )
+    elif len(cluster["export_on"]) > 1:
+        problems.append(f"Pacemaker runs {export} on {' and '.join(cluster['export_on'])} at once")
+    if cluster["export_on"] and cluster["promoted_on"] != cluster["export_on"]:
+        problems.append(
+            f"Pacemaker runs {export} on {', '.join(cluster['export_on'])} but promotes {drbd} on "
+            f"{', '.join(cluster['promoted_on']) or 'no node'}"
+        )
+    if not cluster["ip_on"]:
+        problems.append(f"Pacemaker runs {PCMK_IP} nowhere (stopped): the service IP is down")
+    elif cluster["export_on"] and cluster["ip_on"] != cluster["export_on"]:
+        problems.append(
+            f"Pacemaker runs {PCMK_IP} on {', '.join(cluster['ip_on'])}, not with {export} on "
+            f"{', '.join(cluster['export_on'])}"
+        )
+    if cluster["export_on"] and exporters and sorted(exporters) != sorted(cluster["export_on"]):
+        problems.append(
+            f"Pacemaker runs {export} on {', '.join(cluster['export_on'])} but the resource script says "
+            f"{', '.join(exporters)} exports {target}"
+        )
+    return cluster, problems
+
+
+def pacemaker_problems(servers: dict[str, Any], node_names: dict[str, str]) -> list[str]:
+    """Pacemaker's state as each server sees it: running, nodes online, quorum, failed actions, fencing."""
+    to_inv = {v: k for k, v in node_names.items()}
+    problems: list[str] = []
+    for node, view in _pcmk_views(servers).items():
+        if view["active"] != "active":
+            problems.append(
+                f"Pacemaker is not running on {node} (systemctl is-active pacemaker says {view['active']}): "
+                "nothing would take over there; `systemctl start pacemaker`"
+            )
+            continue
+        if view["error"]:
+            problems.append(f"cannot read Pacemaker's status on {node} (crm_mon): {view['error']}")
+            continue
+        for peer, state in view["nodes"].items():
+            if state != "online":
+                problems.append(f"Pacemaker on {node} sees {to_inv.get(peer, peer)} {state}, not online")
+        if view["dc"] is None:
+            problems.append(f"Pacemaker on {node} has no DC (the cluster is forming or split)")
+        elif not view["quorum"]:
+            problems.append(f"Pacemaker on {node} has no quorum")
+        if not view["stonith_enabled"]:
+            problems.append(f"Pacemaker on {node} has stonith-enabled=false: nothing prevents two Primaries")
+        for f in view["failures"]:
+            rid = str(f["op_key"] or "?").rsplit("_", 2)[0]
+            reason = f" ({f['exitreason']})" if f.get("exitreason") else ""
+            problems.append(
+                f"failed action {f['op_key']} on {to_inv.get(f['node'] or '', f['node'])}: {f['exitstatus']}"
+                f"{reason} at {f['last-rc-change']}; once repaired `crm_resource --cleanup --resource {rid}`"
+            )
+        for b in view["bans"]:
+            if str(b["id"]).startswith("cli-"):
+                off = to_inv.get(b["node"] or "", b["node"])
+                problems.append(
+                    f"constraint {b['id']} (left by crm_resource --ban or --move) keeps {b['resource']} off "
+                    f"{off}: `crm_resource --clear --resource {b['resource']}`"
+                )
+        fences = [r for r in view["resources"] if r["agent"].startswith("stonith:")]
+        if not fences:
+            problems.append(f"Pacemaker on {node} has no fence device: a partition could leave two Primaries")
+        for r in fences:
+            if not r["active"]:
+                problems.append(
+                    f"fence device {r['id']} is stopped: Pacemaker cannot fence through it; `crm_mon -1 -r` "
+                    f"says why, `crm_resource --cleanup --resource {r['id']}` once repaired"
+                )
+    return list(dict.fromkeys(problems))
+
+
 # -- the table -----------------------------------------------------------------------------------------------
 HEADER = ("node", "drbd role", "peer role", "disk", "peer disk", "connection", "sync", "export", "heartbeat")
 
@@ -322,6 +593,25 @@ def _sync(d: dict[str, Any]) -> str:
     return f"{pct:g}%" if isinstance(pct, (int, float)) else "-"
 
 
+def _pacemaker_cell(pm: dict[str, Any], me: str, res: str, to_inv: dict[str, str]) -> str:
+    """Pacemaker on this server: this node's state, what of RES it runs here, how it sees the peer."""
+    if pm["active"] != "active":
+        return pm["active"]
+    if pm["error"]:
+        return "active, crm_mon: ?"
+    runs = [
+        what
+        for what, on in (
+            ("export", running_on(pm, f"export-{res}")),
+            ("Promoted", running_on(pm, f"drbd-{res}", PCMK_PROMOTED)),
+            ("IP", running_on(pm, PCMK_IP)),
+        )
+        if me in on
+    ]
+    peers = ",".join(f"{to_inv.get(p, p)} {s}" for p, s in pm["nodes"].items() if p != me)
+    return f"{pm['nodes'].get(me, '?')}, runs {'+'.join(runs) or 'nothing'}, peer {peers or '-'}"
+
+
 def _heartbeat_cell(hb: dict[str, Any]) -> str:
     if hb["active"] != "active":
         return hb["active"]
@@ -329,7 +619,7 @@ def _heartbeat_cell(hb: dict[str, Any]) -> str:
     return f"active, holds {hb['holds'] or '?'}, peer {peers or '-'}"
 
 
-def table(res: dict[str, Any]) -> list[str]:
+def table(res: dict[str, Any], node_names: dict[str, str] | None = None) -> list[str]:
     """The resource's lines: a title, a header, one line per server and per client, then its problems.
 
     No line starts with a space or a YAML indicator, so Ansible's YAML and JSON callbacks print them as
@@ -338,7 +628,10 @@ def table(res: dict[str, Any]) -> list[str]:
     verdict = f"served by {res['holder']}" if res["holder"] else "NOT SERVED"
     state = "DEGRADED" if res["degraded"] else "OK"
     lines = [f"{res['name']} = {res['target']} ({res['device']}) {state}, {verdict}"]
-    cells: list[tuple[str, ...]] = [HEADER]
+    pacemaker = "pacemaker" in res
+    cells: list[tuple[str, ...]] = [(*HEADER[:-1], "pacemaker") if pacemaker else HEADER]
+    names = node_names or {}
+    to_inv = {v: k for k, v in names.items()}
     for r in res["servers"]:
         if not r["answered"]:
             cells.append((r["node"], r["error"]))
@@ -358,7 +651,13 @@ def table(res: dict[str, Any]) -> list[str]:
                 _sync(d),
             )
         export = {True: "running", False: "stopped"}.get(r["export"], "?")
-        cells.append((r["node"], *map(str, drbd_cells), export, _heartbeat_cell(r["heartbeat"])))
+        if pacemaker:
+            engine_cell = _pacemaker_cell(
+                r["pacemaker"], names.get(r["node"], r["node"]), res["name"], to_inv
+            )
+        else:
+            engine_cell = _heartbeat_cell(r["heartbeat"])
+        cells.append((r["node"], *map(str, drbd_cells), export, engine_cell))
     widths = [max(len(c[i]) for c in cells if len(c) == len(HEADER)) for i in range(len(HEADER))]
     widths[0] = max([widths[0]] + [len(r["node"]) for r in res["servers"] + res["clients"]])
     for c in cells:
@@ -384,9 +683,13 @@ def assess(facts: Facts, now: float | None = None) -> dict[str, Any]:
     """The full report: resources (rows, problems, table lines), Heartbeat's problems, the verdict."""
     servers = facts.get("servers") or {}
     clients = facts.get("clients") or {}
-    resources = [assess_resource(r, servers, clients) for r in facts.get("resources") or []]
+    engine = str(facts.get("engine") or "heartbeat")
+    node_names = {str(k): str(v) for k, v in (facts.get("node_names") or {}).items()}
+    resources = [
+        assess_resource(r, servers, clients, engine, node_names) for r in facts.get("resources") or []
+    ]
     for r in resources:
-        r["lines"] = table(r)
+        r["lines"] = table(r, node_names)
     primaries = {n for r in resources for n in r["primaries"]}
     secondaries = {
         s["node"]
@@ -394,12 +697,15 @@ def assess(facts: Facts, now: float | None = None) -> dict[str, Any]:
         for s in r["servers"]
         if s.get("drbd") and s["drbd"]["role"] == "Secondary"
     } - primaries
-    cluster = heartbeat_problems(servers, primaries, secondaries)
+    if engine == "pacemaker":
+        cluster = pacemaker_problems(servers, node_names)
+    else:
+        cluster = heartbeat_problems(servers, primaries, secondaries)
     problems = [p for r in resources for p in r["problems"]] + cluster
     if not resources:
         problems.append("ha_san_resources is empty: nothing to report on")
     lines = [line for r in resources for line in r["lines"]] + [f"PROBLEM {p}" for p in cluster]
-    return {
+    report = {
         "degraded": bool(problems),
         "problems": problems,
         "cluster_problems": cluster,
@@ -407,6 +713,9 @@ def assess(facts: Facts, now: float | None = None) -> dict[str, Any]:
         "lines": lines,
         "generated_at": time.time() if now is None else now,
     }
+    if engine != "heartbeat":
+        report["engine"] = engine
+    return report
 
 
 def verdict(facts: Facts) -> tuple[bool, list[str], list[str]]:
@@ -426,6 +735,8 @@ METRICS = {
     "ha_san_problems": "Number of problems status.yml found.",
     "ha_san_node_answered": "1 when the host answered status.yml.",
     "ha_san_heartbeat_active": "1 when Heartbeat runs on the server.",
+    "ha_san_pacemaker_active": "1 when Pacemaker runs on the server.",
+    "ha_san_pacemaker_export_running": "1 when Pacemaker runs the resource's export on the server.",
     "ha_san_drbd_primary": "1 when the server is DRBD Primary for the resource.",
     "ha_san_drbd_connected": "1 when the resource is Connected on the server.",
     "ha_san_drbd_uptodate": "1 when the server's disk of the resource is UpToDate.",
@@ -449,11 +760,21 @@ def textfile(report: dict[str, Any]) -> str:
                 samples["ha_san_node_answered"].append(
                     f"ha_san_node_answered{_labels(node=node)} {int(r['answered'])}"
                 )
-                if r["answered"]:
+                if r["answered"] and "pacemaker" in r:
+                    active = int(r["pacemaker"]["active"] == "active")
+                    samples["ha_san_pacemaker_active"].append(
+                        f"ha_san_pacemaker_active{_labels(node=node)} {active}"
+                    )
+                elif r["answered"]:
                     active = int(r["heartbeat"]["active"] == "active")
                     samples["ha_san_heartbeat_active"].append(
                         f"ha_san_heartbeat_active{_labels(node=node)} {active}"
                     )
+            if "pacemaker" in res:
+                on = int(node in res["pacemaker"]["export_on"])
+                samples["ha_san_pacemaker_export_running"].append(
+                    f"ha_san_pacemaker_export_running{_labels(resource=res['name'], node=node)} {on}"
+                )
             if not r["answered"] or r["drbd"]["error"]:
                 continue
             d, lab = r["drbd"], _labels(resource=res["name"], node=node)
