@@ -1,6 +1,7 @@
 """Judge the SAN's state from what playbooks/status.yml collected: one table per resource and a verdict.
 
     python3 ha_san_status.py FACTS.json|- [--json-out PATH] [--textfile PATH]
+    python3 ha_san_status.py --crm-mon CRM_MON.xml|-     (switchover.yml: crm_mon's XML read, as JSON)
 
 FACTS is what status.yml read, as Ansible registered it (so the raw module results, unreachable hosts
 included; interpreting them is this file's job, where it is unit-tested, not Jinja's):
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 Facts = dict[str, Any]
@@ -827,7 +829,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--textfile", help="write node_exporter gauges here (e.g. .../textfile_collector/ha_san.prom)"
     )
+    p.add_argument(
+        "--crm-mon", action="store_true", help="FACTS is crm_mon --output-as=xml: print it read, as JSON"
+    )
     a = p.parse_args(argv)
+    if a.crm_mon:
+        try:
+            text = sys.stdin.read() if a.facts == "-" else Path(a.facts).read_text(encoding="utf-8")
+            parsed = parse_crm_mon(text)
+        except (OSError, ValueError) as exc:
+            print(f"cannot read crm_mon's XML {a.facts}: {exc}", file=sys.stderr)
+            return 2
+        sys.stdout.write(json.dumps(parsed, indent=2, sort_keys=True) + "\n")
+        return 0
     try:
         if a.facts == "-":
             facts = json.load(sys.stdin)

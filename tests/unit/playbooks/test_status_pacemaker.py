@@ -219,3 +219,17 @@ def test_heartbeat_facts_give_the_report_as_before() -> None:
     assert "engine" not in report
     assert report["resources"][0]["lines"][1].split()[-1] == "heartbeat"
     assert "pacemaker" not in report["resources"][0]
+
+
+def test_crm_mon_mode_prints_the_parsed_xml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """switchover.yml's use: --crm-mon FILE prints what crm_mon said as JSON; exit 2 on anything else."""
+    import json
+
+    path = tmp_path / "mon.xml"
+    path.write_text(xml("trixie_node2_offline"))
+    assert st.main(["--crm-mon", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["nodes"] == {"pcmknode1": "online", "pcmknode2": "offline"}
+    assert out["failures"] == [] and out["error"] is None
+    path.write_text("Connection to cluster failed")
+    assert st.main(["--crm-mon", str(path)]) == 2
