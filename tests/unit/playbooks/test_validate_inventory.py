@@ -462,6 +462,55 @@ def case_two_servers_with_one_node_name(tmp_path, case):
     )
 
 
+@refused
+def case_servers_that_are_not_two(tmp_path, case):
+    groupvars(case)["ha_san_servers"] = ["srv1"]
+    return assert_refused(
+        tmp_path,
+        case,
+        "ha_san_servers is ['srv1']: the SAN has exactly two different servers, one in the group primary and one in "
+        "secondary, and this host (srv2) must be one of them.",
+    )
+
+
+# ---- refused: fencing (the shared model) --------------------------------------------------------------------
+
+
+@refused
+def case_pacemaker_without_fencing(tmp_path, case):
+    groupvars(case)["ha_san_cluster_engine"] = "pacemaker"
+    groupvars(case)["ha_san_fencing"] = False
+    return assert_refused(
+        tmp_path,
+        case,
+        "ha_san_fencing is false but ha_san_cluster_engine is pacemaker: Pacemaker runs no resource of a cluster "
+        "that cannot fence. Set ha_san_fencing: true and ha_san_fence_agent with its parameters.",
+    )
+
+
+@refused
+def case_fence_agent_given_as_a_path(tmp_path, case):
+    groupvars(case)["ha_san_fence_agent"] = "/usr/sbin/fence_ipmilan"
+    return assert_refused(
+        tmp_path,
+        case,
+        "ha_san_fence_agent is '/usr/sbin/fence_ipmilan': give the program name of a fence agent, e.g. fence_ipmilan "
+        "(fence-agents installs them in /usr/sbin), not a path or a command line; its options go in "
+        "ha_san_fence_params and ha_san_fence_host_params.",
+    )
+
+
+@refused
+def case_fence_parameters_for_an_unknown_node(tmp_path, case):
+    groupvars(case)["ha_san_fence_host_params"] = {"srv1": {"ip": "10.9.0.1"}, "srv9": {"ip": "10.9.0.9"}}
+    return assert_refused(
+        tmp_path,
+        case,
+        "ha_san_fence_host_params has parameters for srv9, which is not a server's node name: use the node names "
+        "srv1, srv2.",
+    )
+
+
 # ---- refused: exports --------------------------------------------------------------------------------------
 
 
