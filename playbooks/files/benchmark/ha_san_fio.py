@@ -177,7 +177,7 @@ def ratios(results: dict[str, Figures]) -> dict[str, dict[str, float | None]]:
     for top, bottom in RATIOS:
         if top in results and bottom in results:
             a, b = asdict(results[top]), asdict(results[bottom])
-            out[f"{top}/{bottom}"] = {key: ratio(a[key], b[key]) for key, _ in ROWS}
+            out[f"{top}/{bottom}"] = {key: ratio(a[key], b[key]) for key, _label in ROWS}
     return out
 
 

@@ -85,7 +85,7 @@ def parse_blkid(rc: int, out: str) -> list[tuple[str, str]]:
         return [("ambivalent", "more than one signature (blkid: ambivalent probing result)")]
     found: list[tuple[str, str]] = []
     for line in out.splitlines():
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         if key == "TYPE" and value:
             found.append((value, value))
         elif key == "PTTYPE" and value:
@@ -117,9 +117,9 @@ def signatures(path: str) -> list[str]:
         why = f"rc {wipefs.returncode}: {wipefs.stderr.strip()}"
         found.append(("wipefs", f"something wipefs cannot probe ({why})"))
     else:
-        seen = {kind for kind, _ in found}
+        seen = {kind for kind, _words in found}
         found += [(kind, words) for kind, words in parse_wipefs(wipefs.stdout) if kind not in seen]
-    return [words for _, words in found]
+    return [words for _kind, words in found]
 
 
 # --- content ----------------------------------------------------------------------------------------

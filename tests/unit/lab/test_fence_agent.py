@@ -30,7 +30,7 @@ class Switch:
     def _serve(self) -> None:
         while True:
             try:
-                conn, _ = self._sock.accept()
+                conn, _addr = self._sock.accept()
             except OSError:
                 return
             with conn, conn.makefile("rw") as f:
