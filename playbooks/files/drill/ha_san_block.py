@@ -10,9 +10,25 @@ The payload is derived from (nonce, seq) alone, so the verifier rebuilds every b
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import stat
 import struct
 from typing import NamedTuple
+
+BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t) on 64-bit Linux
+
+
+def target_size(fd: int) -> int:
+    """Size in bytes of an open block device or file (lseek SEEK_END, then BLKGETSIZE64)."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0 and stat.S_ISBLK(os.fstat(fd).st_mode):
+        buf = bytearray(8)
+        fcntl.ioctl(fd, BLKGETSIZE64, buf)
+        size = struct.unpack("=Q", bytes(buf))[0]
+    return size
+
 
 MAGIC = b"HASANBLK"
 FORMAT_VERSION = 1

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import errno
-import fcntl
 import json
 import mmap
 import os
 import stat
-import struct
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -32,9 +30,8 @@ from dataclasses import asdict, dataclass, field
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
-from ha_san_block import HEADER, has_magic, is_bench_block, read_header  # noqa: E402
+from ha_san_block import HEADER, has_magic, is_bench_block, read_header, target_size  # noqa: E402
 
-BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t) on 64-bit Linux
 UNIT = 4096
 SECTOR = 512
 MAX_UNIT = 1 << 20
@@ -123,15 +120,6 @@ def signatures(path: str) -> list[str]:
 
 
 # --- content ----------------------------------------------------------------------------------------
-def target_size(fd: int) -> int:
-    size = os.lseek(fd, 0, os.SEEK_END)
-    if size == 0 and stat.S_ISBLK(os.fstat(fd).st_mode):
-        buf = bytearray(8)
-        fcntl.ioctl(fd, BLKGETSIZE64, buf)
-        size = struct.unpack("=Q", bytes(buf))[0]
-    return size
-
-
 def sample_offsets(size: int, unit: int, samples: int) -> list[int]:
     """Every block of a small target; else the first blocks, the last and ``samples`` spread evenly."""
     blocks = size // unit

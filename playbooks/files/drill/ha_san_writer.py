@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import fcntl
 import json
 import mmap
 import os
 import signal
 import socket
 import stat
-import struct
 import sys
 import time
 from typing import Any, TextIO
@@ -41,13 +39,13 @@ from ha_san_block import (  # noqa: E402
     NONCE_SIZE,
     block_offset,
     build_block,
+    target_size,
 )
 
 # Not used here, but part of the format the tests check the writer and the verifier share.
 MAGIC = ha_san_block.MAGIC
 
 LOG_VERSION = 1
-BLKGETSIZE64 = 0x80081272  # _IOR(0x12, 114, size_t) on 64-bit Linux
 DEFAULT_BLOCKS = 16384  # 64 MiB of 4 KiB blocks
 EXIT_USAGE = 2
 
@@ -63,16 +61,6 @@ def parse_nonce(text: str) -> bytes:
 
 
 # --- target -----------------------------------------------------------------------------------------
-def target_size(fd: int) -> int:
-    """Size in bytes of an open block device or file (lseek SEEK_END, then BLKGETSIZE64)."""
-    size = os.lseek(fd, 0, os.SEEK_END)
-    if size == 0 and stat.S_ISBLK(os.fstat(fd).st_mode):
-        buf = bytearray(8)
-        fcntl.ioctl(fd, BLKGETSIZE64, buf)
-        size = struct.unpack("=Q", bytes(buf))[0]
-    return size
-
-
 def open_target(path: str, direct: bool, need: int) -> tuple[int, int, bool]:
     """Open ``path`` for O_DSYNC (and O_DIRECT) writes; a regular file is created/grown to ``need`` bytes.
 

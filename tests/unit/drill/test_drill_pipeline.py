@@ -237,7 +237,7 @@ def test_block_device_round_trip_and_size(writer: ModuleType, workdir: Path, loo
     try:
         assert writer.target_size(fd) == 1 << 20
         buf = bytearray(8)
-        fcntl.ioctl(fd, writer.BLKGETSIZE64, buf)
+        fcntl.ioctl(fd, writer.ha_san_block.BLKGETSIZE64, buf)
         assert struct.unpack("=Q", bytes(buf))[0] == 1 << 20
     finally:
         os.close(fd)
