@@ -59,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser(
         "fault",
-        help="inject a fault: crash (power loss), unplug/plug a cable, boot, disk-fail (the DRBD disk"
-        " fails all I/O until a power cycle), replace-disk (a blank DRBD disk, while powered off)",
+        help="inject a fault: crash (power loss), unplug/plug a cable, boot, disk-fail (the first DRBD"
+        " disk fails all I/O until a power cycle), replace-disk (blank DRBD disks, while powered off)",
     )
     f.add_argument("action", choices=("crash", "unplug", "plug", "boot", "disk-fail", "replace-disk"))
     f.add_argument("node", metavar="NODE", help=f"one of {', '.join(config.NODE_NAMES)}")

@@ -256,7 +256,7 @@ def fault(action: str, name: str, nics: list[str] | None) -> int:
             raise LabError(f"{name} has no DRBD disk: disk-fail applies to the servers.")
         _require_running(paths, name)
         monitor.drive_del(paths.monitor(name), "data")
-        say(f"{name}: DRBD disk fails every read and write from {time.time():.3f} (until a power cycle)")
+        say(f"{name}: DRBD disk vdb fails every read and write from {time.time():.3f} (until a power cycle)")
         return 0
     with locked(paths):
         if action == "replace-disk":
@@ -273,7 +273,7 @@ def fault(action: str, name: str, nics: list[str] | None) -> int:
 
 
 def _replace_disk(paths: StatePaths, name: str) -> int:
-    """A server's DRBD disk swapped for a blank one, as when a failed disk is replaced; only while off."""
+    """A server's DRBD disks swapped for blank ones, as when a server's disks are replaced; only while off."""
     if not config.node(name).is_server:
         raise LabError(f"{name} has no DRBD disk: replace-disk applies to the servers.")
     pid = vm.running_pid(paths, name)
@@ -282,7 +282,7 @@ def _replace_disk(paths: StatePaths, name: str) -> int:
             f"{name} is running (pid {pid}): power it off first with `python3 -m lab fault crash {name}`."
         )
     vm.blank_data_disk(paths, name)
-    say(f"{name}: DRBD disk replaced by a blank one ({paths.data_disk(name)}) at {time.time():.3f}")
+    say(f"{name}: DRBD disks replaced by blank ones ({paths.vm_dir(name)}/data*.raw) at {time.time():.3f}")
     return 0
 
 

@@ -39,8 +39,8 @@ class StatePaths:
     def disk(self, node: str) -> Path:
         return self.vm_dir(node) / "disk.qcow2"
 
-    def data_disk(self, node: str) -> Path:
-        return self.vm_dir(node) / "data.raw"
+    def data_disk(self, node: str, index: int = 0) -> Path:
+        return self.vm_dir(node) / ("data.raw" if index == 0 else f"data{index + 1}.raw")
 
     def pidfile(self, node: str) -> Path:
         return self.vm_dir(node) / "qemu.pid"

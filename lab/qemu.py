@@ -11,12 +11,17 @@ from lab.paths import StatePaths
 # Fixed PCI slots: with net.ifnames=0 the kernel names NICs in PCI order, so eth0 = management,
 # eth1 = SAN, eth2 = replication no matter how QEMU would otherwise place the devices.
 _NIC_SLOTS = {"mgmt": 3, "san": 4, "repl": 5}
-_DISK_SLOTS = {"root": 8, "data": 9}  # vda, vdb
+_DISK_SLOTS = {"root": 8, "data": 9, "data2": 10}  # vda, vdb, vdc
 
 
 def _opt(value: str) -> str:
     # QEMU's option syntax: a literal comma inside a value is written as two commas.
     return value.replace(",", ",,")
+
+
+def data_drive_id(index: int) -> str:
+    """QEMU's drive id of a server's DRBD disk number INDEX (0: "data", the one `fault disk-fail` removes)."""
+    return "data" if index == 0 else f"data{index + 1}"
 
 
 def kernel_append(node: Node, ssh_pubkey_blob: str) -> str:
@@ -84,12 +89,14 @@ def argv(
         f"virtio-blk-pci,drive=root,addr={_DISK_SLOTS['root']:#x}",
     ]
     if node.is_server:
-        args += [
-            "-drive",
-            f"file={_opt(str(paths.data_disk(name)))},if=none,id=data,format=raw,cache=none",
-            "-device",
-            f"virtio-blk-pci,drive=data,addr={_DISK_SLOTS['data']:#x}",
-        ]
+        for index in range(config.DATA_DISKS):
+            drive = data_drive_id(index)
+            args += [
+                "-drive",
+                f"file={_opt(str(paths.data_disk(name, index)))},if=none,id={drive},format=raw,cache=none",
+                "-device",
+                f"virtio-blk-pci,drive={drive},addr={_DISK_SLOTS[drive]:#x}",
+            ]
     args += [
         "-netdev",
         mgmt_netdev(port, paths.fence_program),

@@ -42,17 +42,19 @@ def fresh_disks(qemu_img: str, paths: StatePaths, image_dir: Path, node: str) ->
         raise LabError(
             f"qemu-img could not make {paths.disk(node)} ({r.stderr.strip()}): check {vm_dir} is writable."
         )
-    paths.data_disk(node).unlink(missing_ok=True)
+    for index in range(config.DATA_DISKS):
+        paths.data_disk(node, index).unlink(missing_ok=True)
     if config.node(node).is_server:
         blank_data_disk(paths, node)
 
 
 def blank_data_disk(paths: StatePaths, node: str) -> None:
-    """A new, blank DRBD disk for server NODE (its VM powered off): sparse, all zeros, no old metadata."""
-    data = paths.data_disk(node)
-    data.unlink(missing_ok=True)  # a new file: never the blocks of the old disk
-    with open(data, "wb") as f:
-        f.truncate(config.DATA_DISK_MIB * 1024 * 1024)
+    """New, blank DRBD disks for server NODE (its VM powered off): sparse, all zeros, no old metadata."""
+    for index in range(config.DATA_DISKS):
+        data = paths.data_disk(node, index)
+        data.unlink(missing_ok=True)  # a new file: never the blocks of the old disk
+        with open(data, "wb") as f:
+            f.truncate(config.DATA_DISK_MIB * 1024 * 1024)
 
 
 def start(argv: list[str], paths: StatePaths, node: str) -> int:

@@ -47,10 +47,13 @@ def test_nic_order_and_macs() -> None:
     assert len(macs) == 9
 
 
-def test_disks_servers_have_data_disk_client_not() -> None:
-    assert len(_values(_argv("primary"), "-drive")) == 2
-    data = _values(_argv("secondary"), "-drive")[1]
-    assert "data.raw" in data and "format=raw" in data
+def test_disks_servers_have_two_data_disks_client_none() -> None:
+    assert len(_values(_argv("primary"), "-drive")) == 3
+    data, data2 = _values(_argv("secondary"), "-drive")[1:]
+    assert "data.raw" in data and "id=data," in data and "format=raw" in data
+    assert "data2.raw" in data2 and "id=data2," in data2
+    disks = [d for d in _values(_argv("primary"), "-device") if d.startswith("virtio-blk")]
+    assert [d.split("addr=")[1] for d in disks] == ["0x8", "0x9", "0xa"]  # vda, vdb, vdc
     assert len(_values(_argv("client"), "-drive")) == 1
 
 
