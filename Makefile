@@ -8,7 +8,7 @@ TIER := scripts/tier.sh
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv host-deps docker lint sanity unit molecule lab-test test demo benchmark lab-build lab-up lab-down drill drill-scorn idle-watch clean
+.PHONY: help venv host-deps docker lint sanity unit molecule molecule-kernel lab-test test demo benchmark lab-build lab-up lab-down drill drill-scorn idle-watch clean
 
 help:
 	@echo "make demo   - set up, build and boot the lab, run site.yml against it, then one crash drill and its report"
@@ -44,6 +44,10 @@ unit: venv
 
 molecule: venv docker
 	$(TIER) molecule scripts/molecule-all.sh
+
+# aoe_client's kernel build and patched driver (not in make test: see scripts/molecule-all.sh).
+molecule-kernel: venv docker
+	$(TIER) molecule-kernel scripts/molecule-all.sh aoe_client_kernel
 
 lab-test: venv host-deps
 	$(TIER) lab $(BIN)/pytest -v -rP --durations=0 -m lab tests/integration

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the images the molecule and lab tiers need, in the background of the fast tiers: `make test` starts it
-# first and waits for it last. On a new machine the three builds (mostly download and dpkg) take 6-8 minutes
+# first and waits for it last. On a new machine the builds (mostly download and dpkg) take 6-8 minutes
 # that would otherwise run in series inside the molecule and lab tiers. Each build holds its own cache lock,
 # so a tier that gets there first waits for the build instead of starting another; a build that fails here is
 # only reported, because the tier that needs the image runs the build again and fails there, with its log.
@@ -22,7 +22,6 @@ timed lab-image "${PYTHON:-python3}" -m lab build &
 {
   if scripts/ensure-dockerd.sh >"$logs/prebuild-dockerd.log" 2>&1; then
     timed molecule-image scripts/build-container-image.sh
-    timed molecule-kbuild-image env HA_SAN_CONTAINER_VARIANT=kbuild scripts/build-container-image.sh
     timed molecule-pacemaker-image env HA_SAN_CONTAINER_RELEASE=trixie HA_SAN_CONTAINER_VARIANT=pacemaker \
       scripts/build-container-image.sh
   else
