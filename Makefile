@@ -81,9 +81,10 @@ lab-down:
 demo: lab-up
 	scripts/demo.sh
 
-# fio on the lab's DRBD device and on its export (r0 is scratch there: the lab keeps only drill blocks on it).
+# fio on the lab's spare disk (vdd), a DRBD device and its export (r1 is scratch there: the drills write to r0).
 benchmark: lab-up
-	ansible-playbook playbooks/benchmark.yml -i inventories/lab -e benchmark_scratch_resource=r0
+	ansible-playbook playbooks/benchmark.yml -i inventories/lab -e benchmark_scratch_resource=r1 \
+	  -e benchmark_scratch_disk=/dev/vdd
 
 clean:
 	rm -rf tests/output .tiers.log

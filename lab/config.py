@@ -25,8 +25,9 @@ ENGINES = ("heartbeat", "pacemaker")
 DEFAULT_BASE_PORT = 2221
 MEMORY_MIB = 768
 DATA_DISK_MIB = 256
-# Each server's DRBD disks: vdb for the first resource (r0, e0.3), vdc for the second (r1, e0.4).
-DATA_DISKS = 2
+# Each server's data disks: vdb for the first resource (r0, e0.3), vdc for the second (r1, e0.4), and vdd,
+# a spare that no resource uses (the benchmark's raw baseline).
+DATA_DISKS = 3
 # sun_path is 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
 

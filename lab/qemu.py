@@ -11,7 +11,7 @@ from lab.paths import StatePaths
 # Fixed PCI slots: with net.ifnames=0 the kernel names NICs in PCI order, so eth0 = management,
 # eth1 = SAN, eth2 = replication no matter how QEMU would otherwise place the devices.
 _NIC_SLOTS = {"mgmt": 3, "san": 4, "repl": 5}
-_DISK_SLOTS = {"root": 8, "data": 9, "data2": 10}  # vda, vdb, vdc
+_DISK_SLOTS = {"root": 8, "data": 9, "data2": 10, "data3": 11}  # vda, vdb, vdc, vdd
 
 
 def _opt(value: str) -> str:
@@ -20,7 +20,7 @@ def _opt(value: str) -> str:
 
 
 def data_drive_id(index: int) -> str:
-    """QEMU's drive id of a server's DRBD disk number INDEX (0: "data", the one `fault disk-fail` removes)."""
+    """QEMU's drive id of a server's data disk number INDEX (0: "data", the one `fault disk-fail` removes)."""
     return "data" if index == 0 else f"data{index + 1}"
 
 

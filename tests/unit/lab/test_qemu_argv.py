@@ -47,13 +47,14 @@ def test_nic_order_and_macs() -> None:
     assert len(macs) == 9
 
 
-def test_disks_servers_have_two_data_disks_client_none() -> None:
-    assert len(_values(_argv("primary"), "-drive")) == 3
-    data, data2 = _values(_argv("secondary"), "-drive")[1:]
+def test_disks_servers_have_three_data_disks_client_none() -> None:
+    assert len(_values(_argv("primary"), "-drive")) == 4
+    data, data2, data3 = _values(_argv("secondary"), "-drive")[1:]
     assert "data.raw" in data and "id=data," in data and "format=raw" in data
     assert "data2.raw" in data2 and "id=data2," in data2
+    assert "data3.raw" in data3 and "id=data3," in data3
     disks = [d for d in _values(_argv("primary"), "-device") if d.startswith("virtio-blk")]
-    assert [d.split("addr=")[1] for d in disks] == ["0x8", "0x9", "0xa"]  # vda, vdb, vdc
+    assert [d.split("addr=")[1] for d in disks] == ["0x8", "0x9", "0xa", "0xb"]  # vda, vdb, vdc, vdd
     assert len(_values(_argv("client"), "-drive")) == 1
 
 
