@@ -248,3 +248,42 @@ def test_the_pre_flight_flag_checks_the_argument_spec(tmp_path):
     rc, out = run(tmp_path, bad, tasks_from="validate", extra_vars="__ha_san_validate_argument_spec=true")
     assert rc != 0, out
     assert "argument 'heartbeat_udpport' is of type str and we were unable to convert to int" in out, out
+
+
+def _version_check(tmp_path: Path, version: str | None) -> tuple[int, str]:
+    """tasks/takeover_scripts_version.yml with a dpkg-query that reports heartbeat at version (None: not installed)."""
+    tool = tmp_path / "dpkg-query"
+    answer = (
+        f"printf '%s' '{version}'"
+        if version is not None
+        else "echo 'dpkg-query: no packages found' >&2; exit 1"
+    )
+    tool.write_text(f"#!/bin/sh\n{answer}\n")
+    tool.chmod(0o755)
+    return run(
+        tmp_path, {}, tasks_from="takeover_scripts_version", extra_vars=f"__heartbeat_dpkg_query={tool}"
+    )
+
+
+@pytest.mark.parametrize("version", ["1:3.0.6-13+b2", "1:3.0.6-13", "1:3.0.6-17", "1:3.0.6-17+b1", None])
+def test_the_lean_takeover_scripts_are_kept_for_the_versions_they_were_written_for(tmp_path, version):
+    # Debian 12's and 13's packages (a binNMU is the same source), and no package yet (check mode on a new server).
+    rc, out = _version_check(tmp_path, version)
+    assert rc == 0, out
+    assert "Warn that the package's takeover scripts stay on an unknown Heartbeat version" in out, out
+    assert "WARNING: heartbeat" not in out, out
+    assert changed_zero(out), out
+
+
+@pytest.mark.parametrize("version", ["1:3.0.6-18", "1:3.0.6-13+deb12u1", "3.0.6-17", "1:3.0.7-1"])
+def test_an_unknown_heartbeat_version_falls_back_on_the_package_scripts_with_a_warning(tmp_path, version):
+    rc, out = _version_check(tmp_path, version)
+    assert rc == 0, out
+    assert (
+        f"WARNING: heartbeat {version} is installed, but the role's lean req_resource and ResourceManager were "
+        "written for the package's scripts of heartbeat 1:3.0.6-13 and 1:3.0.6-17 only: the package's own "
+        "/usr/share/heartbeat/req_resource and ResourceManager run instead (a takeover by the group's home node and "
+        "every planned move take seconds longer). A release of ha_san.aoe that knows this version brings the lean "
+        "scripts back." in out
+    ), out
+    assert changed_zero(out), out

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -302,3 +307,86 @@ def test_the_service_ip_is_on_exactly_one_node():
             break
         time.sleep(1)
     assert len(holders) == 1, f"VIP {VIP} held by {holders}"
+
+
+# The role's takeover scripts on a Heartbeat version it was not written for, then on its own again: the
+# playbook runs tasks/takeover_scripts.yml with the known versions replaced, as a release of heartbeat with
+# new scripts would look to the role. Last in this file: the drills that follow find the lean scripts back.
+TAKEOVER_PLAY = """\
+- name: The takeover scripts of the heartbeat role
+  hosts: primary:secondary
+  gather_facts: false
+  tasks:
+    - name: Run the role's takeover scripts
+      ansible.builtin.include_role:
+        name: ha_san.aoe.heartbeat
+        tasks_from: takeover_scripts
+"""
+TAKEOVER_SCRIPTS = ("req_resource", "ResourceManager")
+
+
+def _run_takeover_scripts(tmp_path: Path, extra_vars: dict) -> str:
+    play = tmp_path / "takeover.yml"
+    play.write_text(TAKEOVER_PLAY)
+    r = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            str(play),
+            "-e",
+            json.dumps(extra_vars),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"},
+        check=False,
+    )
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    return " ".join(out.split())
+
+
+def _changed(out: str, node: str) -> int:
+    m = re.search(rf"{node}\s*:\s*ok=\d+\s+changed=(\d+)", out)
+    assert m, out
+    return int(m.group(1))
+
+
+def _docker(node: str, *cmd: str) -> str:
+    return subprocess.run(["docker", "exec", node, *cmd], capture_output=True, text=True, check=True).stdout
+
+
+def test_an_unknown_heartbeat_version_gets_the_package_scripts_back_and_a_known_one_the_lean_ones(tmp_path):
+    version = _docker("hbnode1", "dpkg-query", "--show", "--showformat=${Version}", "heartbeat")
+    out = _run_takeover_scripts(tmp_path, {"__heartbeat_takeover_scripts_versions": ["1:3.0.6-99"]})
+    assert (
+        f"WARNING: heartbeat {version} is installed, but the role's lean req_resource and ResourceManager "
+        "were written for the package's scripts of heartbeat 1:3.0.6-99 only" in out
+    ), out
+    for node in testinfra_hosts:
+        assert _changed(out, node) == 2, out  # each script given back once
+        sums = _docker(node, "cat", "/var/lib/dpkg/info/heartbeat.md5sums").splitlines()
+        assert "ha-san-aoe" not in _docker(node, "dpkg-divert", "--list"), node
+        for name in TAKEOVER_SCRIPTS:
+            path = f"/usr/share/heartbeat/{name}"
+            package_md5 = next(ln.split()[0] for ln in sums if ln.endswith(f" usr/share/heartbeat/{name}"))
+            assert _docker(node, "md5sum", path).split()[0] == package_md5, (node, name)
+            assert _docker(node, "stat", "-c", "%U %a", path).split() == ["root", "755"], (node, name)
+            assert _docker(node, "sh", "-c", f"ls {path}.* 2>/dev/null || true") == "", (node, name)
+        # The package's ResourceManager answers, as the lean one did above.
+        manager = "/usr/share/heartbeat/ResourceManager"
+        keys = _docker(node, "env", "HA_DIR=/etc/ha.d", manager, "listkeys", "hbnode1")
+        assert keys == "ha_san-molecule-recorder\n", (node, keys)
+    again = _run_takeover_scripts(tmp_path, {"__heartbeat_takeover_scripts_versions": ["1:3.0.6-99"]})
+    assert all(_changed(again, node) == 0 for node in testinfra_hosts), again
+
+    out = _run_takeover_scripts(tmp_path, {})
+    assert "WARNING: heartbeat" not in out, out
+    for node in testinfra_hosts:
+        assert _changed(out, node) == 4, out  # each script diverted, then replaced
+        diversions = _docker(node, "dpkg-divert", "--list")
+        for name in TAKEOVER_SCRIPTS:
+            path = f"/usr/share/heartbeat/{name}"
+            assert f"diversion of {path} to {path}.distrib by ha-san-aoe" in diversions, (node, name)
+            assert "Managed by ha_san.aoe.heartbeat" in _docker(node, "head", "-3", path), (node, name)
