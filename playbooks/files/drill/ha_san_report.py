@@ -39,7 +39,19 @@ from ha_san_verdict import OBSERVATION_KEYS, ends_on, headline, judge  # noqa: E
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-REPORT_KEYS = ("fault", "stall_s", "acked", "lost", "split_brain", "double_export", "fenced", "timeline")
+REPORT_KEYS = (
+    "fault",
+    "stall_s",
+    "acked",
+    "lost",
+    "split_brain",
+    "double_export",
+    "fenced",
+    "timeline",
+    "targets",
+)
+# One entry of the report's ``targets``: one per writer (drill_target first, then drill_extra_targets).
+TARGET_KEYS = ("target", "acked", "lost", "stall_s", "stall_open", "after_boot_acked")
 # The drill's one table of faults (faults.json, beside this file).
 FAULT_TABLE: dict[str, dict[str, Any]] = {
     k: v
@@ -88,6 +100,18 @@ def read_ack_log(path: str) -> tuple[list[tuple[float, float]], list[float]]:
     return acks, errors
 
 
+def read_ack_logs(paths: list[str], clock_offset: float) -> tuple[list[tuple[float, float]], list[float]]:
+    """``read_ack_log`` of several logs in turn (a writer killed with the client, then the one started
+    after its boot), their wall times moved to the controller's clock (``clock_offset``: client minus it)."""
+    acks: list[tuple[float, float]] = []
+    errors: list[float] = []
+    for path in paths:
+        more, failed = read_ack_log(path)
+        acks += [(t - clock_offset, lat) for t, lat in more]
+        errors += [t - clock_offset for t in failed]
+    return acks, errors
+
+
 def norm_split_brain(value: Any) -> dict[str, Any]:
     """bool or {detected, resolved, how} -> {detected: bool, resolved: bool|None, how: str|None}."""
     if isinstance(value, dict):
@@ -119,8 +143,47 @@ def parse_bool(text: str) -> bool:
 
 
 # --- report -----------------------------------------------------------------------------------------
+def across_boot(
+    verify: dict[str, Any], after_boot: list[tuple[float, float]], errors: list[float]
+) -> dict[str, Any]:
+    """The verifier's figures for a writer killed by the client's power loss, joined with the writer started
+    after the client's boot (``after_boot``: its acks' (wall, latency), ``errors``: its failed writes' walls).
+
+    The stall runs from the last ack before the loss to the first ack after the boot: the client's own
+    outage. Both ends are the client's wall clock, since a monotonic clock does not survive a boot; a client
+    whose clock steps at boot (no NTP) shifts the stall by that step. No ack after the boot leaves the stall
+    open, lasting at least until the last failed write. ``after_boot_acked`` counts the acks after the boot.
+    """
+    out = dict(verify, after_boot_acked=len(after_boot))
+    last = verify.get("last_ack_wall")
+    if last is None:
+        return out
+    out.update(stall_start_wall=last, stall_start_seq=verify.get("last_seq"))
+    if after_boot:
+        first = after_boot[0][0]
+        out.update(stall_s=round(max(0.0, first - last), 6), stall_end_wall=first, stall_open=False)
+    else:
+        end = max([last, *errors])
+        out.update(stall_s=round(max(float(verify.get("stall_s", 0.0)), end - last), 6), stall_open=True)
+        out.update(stall_end_wall=end)
+    return out
+
+
+def target_entry(verify: dict[str, Any]) -> dict[str, Any]:
+    """One writer's figures in the report (TARGET_KEYS); ``after_boot_acked`` is None unless the client was
+    rebooted in the drill."""
+    return {
+        "target": verify.get("target"),
+        "acked": int(verify.get("acked", 0)),
+        "lost": int(verify.get("lost", 0)),
+        "stall_s": round(float(verify.get("stall_s", 0.0)), 3),
+        "stall_open": bool(verify.get("stall_open")),
+        "after_boot_acked": verify.get("after_boot_acked"),
+    }
+
+
 def build_report(
-    verify: dict[str, Any],
+    verify: dict[str, Any] | list[dict[str, Any]],
     events: list[dict[str, Any]],
     *,
     fault: str,
@@ -131,10 +194,16 @@ def build_report(
     clock_offsets: dict[str, float] | None = None,
     client_node: str = "client",
 ) -> dict[str, Any]:
-    """The per-drill report: exactly REPORT_KEYS.  Timeline times are on the controller's clock."""
+    """The per-drill report: exactly REPORT_KEYS.  Timeline times are on the controller's clock.
+
+    ``verify`` is the verifier's JSON, or one per writer (drill_target's first): acked and lost are their
+    sums, stall_s the longest, ``targets`` has each; the client's events name the target when there are
+    several.
+    """
+    verifies = [verify] if isinstance(verify, dict) else list(verify)
     offsets = clock_offsets or {}
     cl = offsets.get(client_node, 0.0)
-    origin = fault_time if fault_time is not None else (verify.get("first_ack_wall") or 0.0) - cl
+    origin = fault_time if fault_time is not None else (verifies[0].get("first_ack_wall") or 0.0) - cl
     timeline: list[dict[str, Any]] = []
 
     def add(t: float | None, node: str, event: str) -> None:
@@ -149,34 +218,35 @@ def build_report(
         )
     if fault_time is not None:
         add(fault_time, "drill", f"fault {fault}")
-    if verify.get("stall_start_wall") is not None and verify.get("stall_s", 0) > 0:
-        add(
-            verify["stall_start_wall"] - cl,
-            client_node,
-            f"last ack before the longest stall (seq {verify['stall_start_seq']})",
-        )
-        if not verify.get("stall_open"):
-            add(verify["stall_end_wall"] - cl, client_node, f"writes resume after {verify['stall_s']:.2f} s")
-    if verify.get("first_error_wall") is not None:
-        add(
-            verify["first_error_wall"] - cl,
-            client_node,
-            f"first write error ({verify.get('errors', 0)} in all)",
-        )
+    for v in verifies:
+        on = f"{v.get('target')}: " if len(verifies) > 1 else ""
+        if v.get("stall_start_wall") is not None and v.get("stall_s", 0) > 0:
+            add(
+                v["stall_start_wall"] - cl,
+                client_node,
+                f"{on}last ack before the longest stall (seq {v['stall_start_seq']})",
+            )
+            if not v.get("stall_open"):
+                add(v["stall_end_wall"] - cl, client_node, f"{on}writes resume after {v['stall_s']:.2f} s")
+        if v.get("first_error_wall") is not None:
+            first_error = f"{on}first write error ({v.get('errors', 0)} in all)"
+            add(v["first_error_wall"] - cl, client_node, first_error)
     timeline.sort(key=lambda e: e["t"])
     fenced_list = norm_fenced(fenced)
     for f in fenced_list:
         if f.get("t") is not None:
             f["t_rel"] = round(float(f["t"]) - origin, 3)
+    targets = [target_entry(v) for v in verifies]
     return {
         "fault": fault,
-        "stall_s": round(float(verify.get("stall_s", 0.0)), 3),
-        "acked": int(verify.get("acked", 0)),
-        "lost": int(verify.get("lost", 0)),
+        "stall_s": max(t["stall_s"] for t in targets),
+        "acked": sum(t["acked"] for t in targets),
+        "lost": sum(t["lost"] for t in targets),
         "split_brain": norm_split_brain(split_brain),
         "double_export": bool(double_export),
         "fenced": fenced_list,
         "timeline": timeline,
+        "targets": targets,
     }
 
 
@@ -401,9 +471,28 @@ def load_json(path: str) -> Any:
         return json.load(fh)
 
 
+def load_verifies(paths: list[str], resume_logs: list[str] | None) -> list[dict[str, Any]]:
+    """The verifier's JSON of each writer; joined, in the same order, with the ack log of the writer started
+    after the client's boot when the drill rebooted the client (``across_boot``). A missing log is a writer
+    that could not even open its target after the boot: nothing written."""
+    verifies = [load_json(p) for p in paths]
+    if not resume_logs:
+        return verifies
+    if len(resume_logs) != len(verifies):
+        raise ValueError(f"{len(resume_logs)} --resume-log for {len(verifies)} --verify: give one per writer")
+    return [
+        across_boot(v, *(read_ack_log(log) if os.path.exists(log) else ([], [])))
+        for v, log in zip(verifies, resume_logs, strict=True)
+    ]
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     facts: dict[str, Any] = load_json(args.facts) if args.facts else {}
-    verify = load_json(args.verify)
+    try:
+        verifies = load_verifies(args.verify, args.resume_log)
+    except ValueError as exc:
+        print(f"ha_san_report: {exc}", file=sys.stderr)
+        return 2
     events: list[dict[str, Any]] = []
     for path in args.timeline or []:
         events.extend(load_json(path))
@@ -418,7 +507,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     fault_time = args.fault_time if args.fault_time is not None else facts.get("fault_time")
     report = build_report(
-        verify,
+        verifies,
         events,
         fault=fault,
         fault_time=fault_time,
@@ -439,9 +528,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         print(text)
     if args.png:
+        # the plot shows drill_target's writer (the first), and after a client's boot the writer started then
         cl = offsets.get(args.client_node, 0.0)
-        acks, errors = read_ack_log(args.log) if args.log else ([], [])
-        acks = [(t - cl, lat) for t, lat in acks]
+        acks, errors = read_ack_logs(([args.log] if args.log else []) + (args.resume_log or [])[:1], cl)
+        verify = verifies[0]
         origin = fault_time if fault_time is not None else (acks[0][0] if acks else 0.0)
         stall = None
         if verify.get("stall_start_wall") is not None and verify.get("stall_end_wall") is not None:
@@ -450,7 +540,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             fig = plot(
                 report,
                 acks,
-                [t - cl for t in errors],
+                errors,
                 origin,
                 log_y=args.log_y,
                 width=args.width,
@@ -545,8 +635,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("report", help="one drill: report JSON and latency plot PNG")
-    r.add_argument("--verify", required=True, help="ha_san_verify.py's JSON")
-    r.add_argument("--log", help="the writer's ack log (for the plot)")
+    r.add_argument(
+        "--verify",
+        required=True,
+        action="append",
+        help="ha_san_verify.py's JSON; repeatable, one per writer (drill_target's first)",
+    )
+    r.add_argument("--log", help="the first writer's ack log (for the plot)")
+    r.add_argument(
+        "--resume-log",
+        action="append",
+        help="the ack log of the writer started after the client's boot; one per --verify, in the same order",
+    )
     r.add_argument("--timeline", action="append", help="JSON list of {t, node, event}; repeatable")
     r.add_argument(
         "--facts", help="JSON {fault, fault_time, fenced, split_brain, double_export, clock_offsets}"

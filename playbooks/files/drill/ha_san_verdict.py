@@ -6,7 +6,10 @@ server's DRBD state after the rejoin (the ``ha_san.aoe.drbdadm`` module's ``role
 ``disk_state``, ``peer_disk_state``) and what the playbook saw while the fault was held.  The drill
 passes when no reason is found:
 
-- no acknowledged block lost, and at least one acknowledged (a drill that wrote nothing tested nothing);
+- no acknowledged block lost, and at least one acknowledged (a drill that wrote nothing tested nothing), on
+  every target when the drill ran one writer per target (the report's ``targets``);
+- a fault that hits the client (``victim: client``): the client wrote to every target again after its boot
+  (it found the export again);
 - no split brain left unresolved, no double export;
 - both servers back and Connected;
 - a blind fault (``kind: blind``): the victim still ran the export at the end of the hold;
@@ -33,6 +36,7 @@ PROMOTED = re.compile(r"role[(] Secondary -> Primary [)]")
 # The fault whose fence-peer handler must outdate the peer (the replication cable pulled).
 REPLICATION_FAULT = "replication_unplug"
 UNKNOWN = "unknown"  # a server that never came back has no DRBD state
+CLIENT = "client"  # faults.json's victim of a fault that hits the AoE client
 
 # The keys of the observations file (all optional; null or missing: not observed).
 OBSERVATION_KEYS = {
@@ -47,6 +51,35 @@ def ends_on(fault: Mapping[str, Any]) -> str:
     """Where the fault table says the service is after the drill: 'victim' or 'survivor'."""
     default = "victim" if fault.get("service", "moves") == "stays" else "survivor"
     return str(fault.get("ends_on") or default)
+
+
+def by_target(targets: list[Mapping[str, Any]]) -> str:
+    """' (T1: lost of acked; T2: ...)' when the drill ran more than one writer, else ''."""
+    if len(targets) < 2:
+        return ""
+    return " (" + "; ".join(f"{t.get('target')}: {t.get('lost')} of {t.get('acked')}" for t in targets) + ")"
+
+
+def _writes(report: Mapping[str, Any], fault: Mapping[str, Any]) -> list[str]:
+    """The reasons about the writes themselves: lost, none acknowledged, none after the client's boot."""
+    reasons: list[str] = []
+    acked, lost = int(report.get("acked", 0)), int(report.get("lost", 0))
+    targets: list[Mapping[str, Any]] = list(report.get("targets") or [])
+    if lost != 0:
+        reasons.append(f"{lost} of {acked} acknowledged blocks were lost{by_target(targets)}")
+    idle = [str(t.get("target")) for t in targets if int(t.get("acked", 0)) <= 0]
+    if acked <= 0:
+        reasons.append("no block was acknowledged: the writer wrote nothing, so nothing was tested")
+    elif idle:
+        reasons.append(f"no block was acknowledged on {', '.join(idle)}: nothing was tested there")
+    if fault.get("victim") == CLIENT:
+        silent = [str(t.get("target")) for t in targets if not t.get("after_boot_acked")]
+        if silent or not targets:
+            reasons.append(
+                f"the client wrote nothing to {', '.join(silent) or 'its target'} after its boot: it did not "
+                "find the export again, or its writes failed"
+            )
+    return reasons
 
 
 def _state(drbd_after: Mapping[str, Mapping[str, Any]], server: str, key: str) -> str:
@@ -72,16 +105,12 @@ def judge(
     """
     reasons: list[str] = []
     name = str(report.get("fault", ""))
-    acked, lost = int(report.get("acked", 0)), int(report.get("lost", 0))
     timeline: list[Mapping[str, Any]] = list(report.get("timeline") or [])
     kind = str(fault.get("kind", "fault"))
 
     if fault_name is not None and name != fault_name:
         reasons.append(f"the report is of the fault {name!r}, but the drill injected {fault_name!r}")
-    if lost != 0:
-        reasons.append(f"{lost} of {acked} acknowledged blocks were lost")
-    if acked <= 0:
-        reasons.append("no block was acknowledged: the writer wrote nothing, so nothing was tested")
+    reasons += _writes(report, fault)
     split_brain = report.get("split_brain")
     if isinstance(split_brain, Mapping) and split_brain.get("detected") and not split_brain.get("resolved"):
         reasons.append(f"a split brain was left unresolved ({dict(split_brain)})")
@@ -143,6 +172,8 @@ def headline(report: Mapping[str, Any], passed: bool) -> str:
     """One line with the drill's figures, for the verdict's first line."""
     word = "passed" if passed else "FAILED"
     lost, acked, stall = report.get("lost"), report.get("acked"), float(report.get("stall_s", 0.0))
+    targets = by_target(list(report.get("targets") or []))
     return (
-        f"Drill {report.get('fault')} {word}: lost {lost} of {acked} acknowledged blocks, stall {stall:.2f} s"
+        f"Drill {report.get('fault')} {word}: lost {lost} of {acked} acknowledged blocks{targets}, "
+        f"stall {stall:.2f} s"
     )

@@ -102,6 +102,14 @@ class AckLog:
         os.fsync(self.fh.fileno())
         self.pending = 0
 
+    def sync_folder(self) -> None:
+        """fsync the log's folder: a log created just now must be found after the client's power loss."""
+        fd = os.open(os.path.dirname(os.path.abspath(self.fh.name)), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def close(self) -> None:
         self.sync()
         self.fh.close()
@@ -174,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
     }
     log.line("H " + json.dumps(header, sort_keys=True))
     log.sync()
+    log.sync_folder()
     if args.pid_file:
         with open(args.pid_file, "w", encoding="ascii") as pf:
             pf.write(f"{os.getpid()}\n")
@@ -251,7 +260,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--count", type=int, default=0, help="stop after this many acknowledged blocks (0: never)")
     p.add_argument("--interval", type=float, default=0, help="sleep between writes, seconds")
     p.add_argument("--retry-interval", type=float, default=0.2, help="sleep after a failed write, seconds")
-    p.add_argument("--fsync-every", type=int, default=256, help="fsync the log every N lines")
+    p.add_argument(
+        "--fsync-every",
+        type=int,
+        default=256,
+        help="fsync the log every N lines (1: every ack is on disk before the next write, for a drill that "
+        "cuts the client's power)",
+    )
     p.add_argument("--pid-file", help="write the PID here once writing starts; removed on clean exit")
     p.add_argument("--no-direct", action="store_true", help="no O_DIRECT (file on tmpfs); never on AoE")
     args = p.parse_args(argv)

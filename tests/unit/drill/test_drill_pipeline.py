@@ -163,8 +163,10 @@ def test_writer_stall_verify_report_summary(workdir: Path, direct_flags: list[st
         "double_export",
         "fenced",
         "timeline",
+        "targets",
     }
     assert report["stall_s"] == pytest.approx(v["stall_s"], abs=0.001) and report["lost"] == 0
+    assert [(t["target"], t["acked"], t["lost"]) for t in report["targets"]] == [(str(target), v["acked"], 0)]
     assert (workdir / "plot1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (workdir / "drbd_after.json").write_text(
         json.dumps(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 T0 = 1_795_600_000.0  # a wall-clock time in 2026
-KEYS = {"fault", "stall_s", "acked", "lost", "split_brain", "double_export", "fenced", "timeline"}
+KEYS = {"fault", "stall_s", "acked", "lost", "split_brain", "double_export", "fenced", "timeline", "targets"}
 
 
 def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> list[bytes]:
@@ -154,6 +154,112 @@ def test_report_normalises_flags(reporter: ModuleType) -> None:
     assert rep["split_brain"] == {"detected": False, "resolved": None, "how": None}
     two = reporter.norm_fenced([{"node": "srv2", "t": 5.0}, {"node": "srv1", "t": 3.0}])
     assert [f["node"] for f in two] == ["srv1", "srv2"]
+
+
+E03, E04 = "/dev/etherd/e0.3", "/dev/etherd/e0.4"
+
+
+def test_report_of_several_targets_sums_them_and_keeps_each(reporter: ModuleType) -> None:
+    first = fake_verify(target=E03, acked=600)
+    second = fake_verify(
+        target=E04,
+        acked=400,
+        lost=2,
+        stall_s=11.5,
+        stall_start_wall=T0 + 1.0,
+        stall_end_wall=T0 + 12.5,
+        stall_start_seq=80,
+        first_error_wall=T0 + 2,
+        errors=4,
+    )
+    rep = reporter.build_report([first, second], [], fault="crash", fault_time=T0)
+    assert set(rep) == KEYS and (rep["acked"], rep["lost"], rep["stall_s"]) == (1000, 2, 11.5)
+    assert rep["targets"] == [
+        {
+            "target": E03,
+            "acked": 600,
+            "lost": 0,
+            "stall_s": 9.3,
+            "stall_open": False,
+            "after_boot_acked": None,
+        },
+        {
+            "target": E04,
+            "acked": 400,
+            "lost": 2,
+            "stall_s": 11.5,
+            "stall_open": False,
+            "after_boot_acked": None,
+        },
+    ]
+    assert set(rep["targets"][0]) == set(reporter.TARGET_KEYS)
+    # each writer's stall and errors, named by its target
+    client = [e["event"] for e in rep["timeline"] if e["node"] == "client"]
+    assert client == [
+        f"{E04}: last ack before the longest stall (seq 80)",
+        f"{E03}: last ack before the longest stall (seq 120)",
+        f"{E04}: first write error (4 in all)",
+        f"{E03}: writes resume after 9.30 s",
+        f"{E04}: writes resume after 11.50 s",
+    ]
+    # one writer: a list of one is the same report as the verifier's JSON alone, events unnamed
+    one = reporter.build_report([first], [], fault="crash", fault_time=T0)
+    assert one == reporter.build_report(first, [], fault="crash", fault_time=T0)
+    assert "writes resume after 9.30 s" in [e["event"] for e in one["timeline"]]
+
+
+def test_the_stall_across_the_clients_boot(reporter: ModuleType) -> None:
+    """From the last ack before the power loss to the first ack after the boot, both on the client's clock."""
+    killed = fake_verify(last_ack_wall=T0 - 0.02, last_seq=4999, stall_s=0.3, stall_open=False)
+    after = [(T0 + 41.98, 4.0), (T0 + 41.99, 3.0)]
+    joined = reporter.across_boot(killed, after, [])
+    assert joined["stall_s"] == pytest.approx(42.0) and joined["stall_open"] is False
+    assert (joined["stall_start_wall"], joined["stall_end_wall"]) == (T0 - 0.02, T0 + 41.98)
+    assert joined["stall_start_seq"] == 4999 and joined["after_boot_acked"] == 2
+    assert killed["stall_s"] == 0.3  # the verifier's figures are not changed in place
+    rep = reporter.build_report(joined, [], fault="client_reboot", fault_time=T0)
+    assert rep["stall_s"] == 42.0 and rep["targets"][0]["after_boot_acked"] == 2
+    events = [e["event"] for e in rep["timeline"] if e["node"] == "client"]
+    assert events == ["last ack before the longest stall (seq 4999)", "writes resume after 42.00 s"]
+    # nothing written after the boot: the stall stays open, at least until the last failed write
+    failed = reporter.across_boot(killed, [], [T0 + 50.0, T0 + 60.0])
+    assert failed["stall_open"] is True and failed["after_boot_acked"] == 0
+    assert failed["stall_s"] == pytest.approx(60.02)
+    rep = reporter.build_report(failed, [], fault="client_reboot", fault_time=T0)
+    assert not [e for e in rep["timeline"] if "resume" in e["event"]]
+    # a writer that acknowledged nothing before the loss has no stall to join
+    assert reporter.across_boot(fake_verify(last_ack_wall=None), after, [])["stall_s"] == 9.3
+
+
+def test_report_cli_joins_each_target_with_its_writer_after_the_boot(
+    reporter: ModuleType, tmp_path: Path
+) -> None:
+    for name, target in (("verify.json", E03), ("verify1.json", E04)):
+        (tmp_path / name).write_text(json.dumps(fake_verify(target=target, last_ack_wall=T0, last_seq=9)))
+    write_log(tmp_path / "ack.log")
+    (tmp_path / "resume.log").write_text(
+        'H {"nonce": "0011223344556677", "block_size": 4096}\n'
+        + "".join(f"A {n} {n * 4096} {5.0 + n:.6f} {T0 + 40 + n / 100:.6f} 3.000\n" for n in range(50))
+        + 'S {"acked": 50}\n'
+    )
+    common = ["report", "--fault", "client_reboot", "--fault-time", str(T0)]
+    verifies = ["--verify", str(tmp_path / "verify.json"), "--verify", str(tmp_path / "verify1.json")]
+    resumes = ["--resume-log", str(tmp_path / "resume.log"), "--resume-log", str(tmp_path / "missing.log")]
+    out = [
+        "--log",
+        str(tmp_path / "ack.log"),
+        "--out",
+        str(tmp_path / "r.json"),
+        "--png",
+        str(tmp_path / "p.png"),
+    ]
+    assert reporter.main([*common, *verifies, *resumes, *out]) == 0
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert [(t["target"], t["after_boot_acked"]) for t in rep["targets"]] == [(E03, 50), (E04, 0)]
+    assert rep["targets"][0]["stall_s"] == 40.0 and rep["targets"][1]["stall_open"] is True
+    assert parse_png((tmp_path / "p.png").read_bytes())[0] == 1000
+    # one resume log per writer, or none
+    assert reporter.main([*common, *verifies, *resumes[:2], *out]) == 2
 
 
 def test_report_cli_writes_json_and_a_valid_png(reporter: ModuleType, tmp_path: Path) -> None:

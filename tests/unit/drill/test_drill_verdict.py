@@ -92,6 +92,7 @@ def test_the_table_has_every_kind_the_verdict_knows() -> None:
     assert TABLE["crash"]["kind"] == "fault" and TABLE["crash"]["service"] == "moves"
     assert TABLE["switchover"]["kind"] == "planned" and TABLE["ping_node_down"]["kind"] == "blind"
     assert TABLE["double_fault"]["kind"] == "outage" and TABLE["disk_fail"]["ends_on"] == "survivor"
+    assert TABLE["client_reboot"]["victim"] == "client" and TABLE["client_reboot"]["service"] == "stays"
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,68 @@ def test_a_fault_the_table_does_not_know_is_judged_as_a_fault_whose_service_move
     assert "not on srv2" in only(verdict, report("my_ipmi_off"), drbd(VICTIM), fault={})
 
 
+def targets(*rows: tuple[str, int, int, int | None]) -> list[dict[str, Any]]:
+    """The report's ``targets``: (target, acked, lost, acks after the client's boot or None)."""
+    return [
+        {"target": t, "acked": a, "lost": lost, "stall_s": 9.3, "stall_open": False, "after_boot_acked": b}
+        for t, a, lost, b in rows
+    ]
+
+
+E03, E04 = "/dev/etherd/e0.3", "/dev/etherd/e0.4"
+
+
+def test_a_clean_client_reboot_passes_on_every_target(verdict: ModuleType) -> None:
+    """The servers are untouched: the Primary keeps the service, and the client wrote again after its boot."""
+    rep = report("client_reboot", targets=targets((E03, 600, 0, 180), (E04, 400, 0, 170)))
+    assert judge(verdict, rep, drbd(VICTIM), fault_name="client_reboot") == (True, [])
+
+
 # --- one test per reason ---------------------------------------------------------------------------------
+def test_a_client_that_wrote_nothing_after_its_boot(verdict: ModuleType) -> None:
+    rep = report("client_reboot", targets=targets((E03, 600, 0, 180), (E04, 400, 0, 0)))
+    assert only(verdict, rep, drbd(VICTIM)) == (
+        "the client wrote nothing to /dev/etherd/e0.4 after its boot: it did not find the export again, "
+        "or its writes failed"
+    )
+    # no writer started after the boot at all (its log is missing) counts the same
+    rep = report("client_reboot", targets=targets((E03, 1000, 0, None)))
+    assert only(verdict, rep, drbd(VICTIM)).startswith("the client wrote nothing to /dev/etherd/e0.3 after")
+    # a report without targets cannot show the writes after the boot
+    assert only(verdict, report("client_reboot"), drbd(VICTIM)).startswith("the client wrote nothing to its")
+    # faults that leave the client up ask for no write after a boot
+    assert judge(verdict, report("crash", targets=targets((E03, 1000, 0, None))), drbd(SURVIVOR))[0]
+
+
+def test_a_lost_block_on_one_of_several_targets(verdict: ModuleType) -> None:
+    rep = report("crash", acked=1000, lost=3, targets=targets((E03, 600, 0, None), (E04, 400, 3, None)))
+    assert only(verdict, rep, drbd(SURVIVOR)) == (
+        "3 of 1000 acknowledged blocks were lost (/dev/etherd/e0.3: 0 of 600; /dev/etherd/e0.4: 3 of 400)"
+    )
+    # one target: the figures are the drill's, said once
+    rep = report("crash", lost=3, targets=targets((E03, 1000, 3, None)))
+    assert only(verdict, rep, drbd(SURVIVOR)) == "3 of 1000 acknowledged blocks were lost"
+
+
+def test_a_target_whose_writer_acknowledged_nothing(verdict: ModuleType) -> None:
+    rep = report("crash", targets=targets((E03, 1000, 0, None), (E04, 0, 0, None)))
+    assert only(verdict, rep, drbd(SURVIVOR)) == (
+        "no block was acknowledged on /dev/etherd/e0.4: nothing was tested there"
+    )
+
+
+def test_the_headline_gives_each_target_when_there_are_several(verdict: ModuleType) -> None:
+    rep = report("crash", targets=targets((E03, 600, 0, None), (E04, 400, 0, None)))
+    assert verdict.headline(rep, True) == (
+        "Drill crash passed: lost 0 of 1000 acknowledged blocks (/dev/etherd/e0.3: 0 of 600; "
+        "/dev/etherd/e0.4: 0 of 400), stall 9.30 s"
+    )
+    one = report("crash", targets=targets((E03, 1000, 0, None)))
+    assert (
+        verdict.headline(one, True) == "Drill crash passed: lost 0 of 1000 acknowledged blocks, stall 9.30 s"
+    )
+
+
 def test_a_report_of_another_fault(verdict: ModuleType) -> None:
     reason = only(verdict, report("crash"), drbd(SURVIVOR), fault_name="partition")
     assert reason == "the report is of the fault 'crash', but the drill injected 'partition'"

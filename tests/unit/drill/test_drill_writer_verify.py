@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -346,6 +347,44 @@ def test_log_with_truncated_last_line_and_no_summary(
     log.write_text("\n".join(lines) + "\nA 30 1228")
     rc, res = check(verifier, workdir, direct_flags)
     assert rc == 0 and res["acked"] == 30 and res["log_complete"] is False and res["bad_log_lines"] == 1
+
+
+def fsyncs_between_writes(
+    writer: ModuleType, wd: Path, flags: list[str], monkeypatch: pytest.MonkeyPatch, *extra: str
+) -> list[list[str]]:
+    """Run the writer for 20 acks; per block write, what was fsynced before it ("log" or "folder")."""
+    events: list[list[str]] = [[]]
+    real_pwrite, real_fsync = os.pwrite, os.fsync
+
+    def pwrite(fd: int, data: Any, offset: int) -> int:
+        events.append([])
+        return real_pwrite(fd, data, offset)
+
+    def fsync(fd: int) -> None:
+        events[-1].append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "log")
+        real_fsync(fd)
+
+    monkeypatch.setattr(writer.os, "pwrite", pwrite)
+    monkeypatch.setattr(writer.os, "fsync", fsync)
+    write(writer, wd, flags, "--blocks", "64", "--count", "20", *extra)
+    monkeypatch.undo()
+    return events
+
+
+def test_fsync_every_line_puts_each_ack_on_disk_before_the_next_write(
+    writer: ModuleType, workdir: Path, direct_flags: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a drill that cuts the client's power relies on: after the loss, the log holds every ack but the
+    one being logged at that instant."""
+    events = fsyncs_between_writes(writer, workdir, direct_flags, monkeypatch, "--fsync-every", "1")
+    # the header and the log's folder before the first write, so the log itself outlives a power loss
+    assert events[0][-1] == "folder" and set(events[0]) == {"log", "folder"}
+    # then the previous block's ack line before each write, and the last one's with the summary
+    assert len(events) == 21 and all(e == ["log"] for e in events[1:-1]), events
+    assert events[-1][0] == "log"
+    # the default syncs far less often: only the header, the folder and the stop
+    events = fsyncs_between_writes(writer, workdir, direct_flags, monkeypatch)
+    assert events[0] == ["log", "folder"] and not any(events[1:-1])
 
 
 def test_only_the_last_run_of_an_appended_log_counts(

@@ -59,10 +59,12 @@ def test_the_lab_can_inject_and_undo_every_unplanned_fault(fault: str) -> None:
 
 
 def test_the_lab_commands_use_only_the_names_the_drill_defines() -> None:
+    drill = _writer_play_vars()
+    assert {"victim", "survivor", "client"} <= set(drill)
     for fault, commands in _lab_commands().items():
         for cmd in commands.values():
             names = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", cmd))
-            assert names <= {"victim", "survivor"}, (fault, names)
+            assert names <= {"victim", "survivor", "client"}, (fault, names)
 
 
 def test_every_blind_fault_is_known_to_the_report_and_undone_by_the_lab() -> None:
@@ -96,11 +98,12 @@ def test_the_fault_table_is_the_reports_and_every_entry_is_complete() -> None:
         assert entry["service"] in {"moves", "stays"}, fault
         assert isinstance(entry["matrix"], bool) and entry["what"], fault
         assert entry.get("ends_on", "victim") in {"victim", "survivor"}, fault
+        assert entry.get("victim", "client") == "client", fault  # absent: the fault hits the servers
 
 
 def test_the_playbook_reads_the_fault_table_instead_of_its_own_lists() -> None:
     drill = _writer_play_vars()
-    for name in ("__drill_planned", "__drill_blind", "__drill_stays"):
+    for name in ("__drill_planned", "__drill_blind", "__drill_stays", "__drill_client_down"):
         assert "faults.json" in drill["__drill_faults"] and "__drill_faults" in drill[name], name
 
 
@@ -109,3 +112,15 @@ def test_the_faults_that_heal_in_place_keep_the_service_on_the_victim() -> None:
     assert table["export_kill"]["service"] == "stays"
     assert table["export_fail"]["service"] == "moves"
     assert table["cluster_kill"]["service"] == "moves"
+
+
+def test_a_fault_on_the_client_powers_the_client_off_and_boots_it_again() -> None:
+    on_client = [f for f, v in _fault_table().items() if v.get("victim") == "client"]
+    assert "client_reboot" in on_client
+    for fault in on_client:
+        entry, commands = _fault_table()[fault], _lab_commands()[fault]
+        # the servers are not touched: the Primary keeps the service
+        assert entry["kind"] == "fault" and entry["service"] == "stays" and "ends_on" not in entry
+        assert commands["inject"] == "python3 -m lab fault crash {{ client }}"
+        assert "fault boot {{ client }}" in commands["restore"]
+        assert "victim" not in commands["inject"] + commands["restore"]
