@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -208,6 +209,100 @@ def test_writer_stall_verify_report_summary(workdir: Path, direct_flags: list[st
     )
     s = report["stall_s"]
     assert f"| crash | 2 | {s:.2f} | {s:.2f} | {2 * v['acked']} | 0 | 0 | 0 |" in summary.stdout
+
+
+def run_ok(argv: list[str], ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode in ok, done.stdout + done.stderr
+    return done
+
+
+def verify_to(d: Path, out: str, flags: list[str], ok: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """ha_san_verify.py on the target and ack log in folder ``d``, as the playbook runs it; its JSON."""
+    argv = script("ha_san_verify.py", str(d / "t.img"), "--log", str(d / "ack.log"), "--out", str(d / out))
+    run_ok([*argv, *flags], ok)
+    return dict(json.loads((d / out).read_text()))
+
+
+def report_and_verdict(
+    workdir: Path, verifies: list[Path], resumes: list[Path]
+) -> subprocess.CompletedProcess[str]:
+    """ha_san_report.py report (one --verify and --resume-log per writer, in order), then its verdict."""
+    inputs = [
+        a
+        for v, r in zip(verifies, resumes, strict=True)
+        for a in ("--verify", str(v), "--resume-log", str(r))
+    ]
+    report = ["--log", str(workdir / "ack.log"), "--facts", str(workdir / "facts.json")]
+    out = ["--out", str(workdir / "report.json"), "--png", str(workdir / "latency.png")]
+    run_ok(controller_script("ha_san_report.py", "report", *inputs, *report, *out))
+    servers = ["--victim", "srv1", "--survivor", "srv2", "--drbd-after", str(workdir / "drbd_after.json")]
+    verdict = ["--report", str(workdir / "report.json"), "--fault", "client_reboot", *servers]
+    return run_ok(script("ha_san_report.py", "verdict", *verdict), ok=(0, 1))
+
+
+def test_client_reboot_with_a_writer_on_each_of_two_targets(workdir: Path, direct_flags: list[str]) -> None:
+    """client_reboot as failover_drill.yml runs it, on two targets: writers that fsync every ack line, killed
+    at once (the power loss), each verified, each written again "after the boot", one report, one verdict.
+    Had the second target lost one acknowledged block, the verdict fails and names it."""
+    folders = [workdir, workdir / "target1"]
+    folders[1].mkdir()
+    procs = []
+    for d in folders:
+        argv = ["--blocks", "4096", "--interval", "0.002", "--duration", "60", "--fsync-every", "1"]
+        writer = script(
+            "ha_san_writer.py", str(d / "t.img"), "--log", str(d / "ack.log"), *argv, *direct_flags
+        )
+        procs.append(subprocess.Popen(writer, stdin=subprocess.DEVNULL, start_new_session=True))
+    try:
+        for d in folders:
+            wait_acks(d / "ack.log", 100)
+        fault_time = time.time()
+    finally:
+        for proc in procs:
+            proc.kill()  # no summary line, no last fsync: what a power loss leaves
+            proc.wait()
+    for d in folders:
+        v = verify_to(d, "verify.json", direct_flags)
+        assert v["lost"] == 0 and v["acked"] >= 100 and v["log_complete"] is False
+    # the loss that did not happen: one acknowledged block of the second target zeroed, verified, put back
+    first = next(ln for ln in (folders[1] / "ack.log").read_text().splitlines() if ln.startswith("A "))
+    offset, target1 = int(first.split()[2]), folders[1] / "t.img"
+    block = target1.read_bytes()[offset : offset + 4096]
+    for data, kind in ((bytes(4096), "lost"), (block, "ok")):
+        fd = os.open(target1, os.O_WRONLY)
+        try:
+            os.pwrite(fd, data, offset)
+        finally:
+            os.close(fd)
+        verify_to(folders[1], f"verify-{kind}.json", direct_flags, ok=(1,) if kind == "lost" else (0,))
+    # the writers started after the boot (after the verification: they overwrite what it read)
+    for d in folders:
+        run_ok(script("ha_san_writer.py", str(d / "t.img"), "--log", str(d / "resume.log"), "--count", "20"))
+    (workdir / "facts.json").write_text(json.dumps({"fault": "client_reboot", "fault_time": fault_time}))
+    roles = (("srv1", "Primary"), ("srv2", "Secondary"))
+    after = {n: {"role": r, "connection_state": "Connected"} for n, r in roles}
+    (workdir / "drbd_after.json").write_text(json.dumps(after))
+    resumes = [d / "resume.log" for d in folders]
+
+    verdict = report_and_verdict(workdir, [d / "verify.json" for d in folders], resumes)
+    report = json.loads((workdir / "report.json").read_text())
+    assert verdict.returncode == 0, verdict.stdout
+    assert [t["target"] for t in report["targets"]] == [str(d / "t.img") for d in folders]
+    assert all(
+        t["after_boot_acked"] == 20 and t["lost"] == 0 and not t["stall_open"] for t in report["targets"]
+    )
+    assert report["acked"] == sum(t["acked"] for t in report["targets"]) and report["stall_s"] > 0
+    assert verdict.stdout.startswith(f"Drill client_reboot passed: lost 0 of {report['acked']} acknowledged")
+
+    verdict = report_and_verdict(workdir, [workdir / "verify.json", folders[1] / "verify-lost.json"], resumes)
+    assert verdict.returncode == 1
+    lost_line = next(ln for ln in verdict.stdout.splitlines() if "acknowledged blocks were lost" in ln)
+    assert (
+        lost_line.startswith("- 1 of ")
+        and f"{target1}: 1 of " in lost_line
+        and f"{workdir / 't.img'}: 0 of " in lost_line
+    )
 
 
 # --- a real block device ----------------------------------------------------------------------------

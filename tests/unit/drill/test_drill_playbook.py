@@ -4,6 +4,7 @@ tools run with Ansible's Python (the venv, with matplotlib), and the verdict is 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -98,3 +99,86 @@ def test_the_verdict_is_pythons_and_the_play_fails_with_its_reasons(verdict: Mod
     # the figures are still shown before the verdict
     names = [t.get("name") for t in last]
     assert names.index("Show the drill's figures") < names.index("Judge the drill")
+
+
+# --- a fault that cuts the client's power, and one writer per target ----------------------------------------
+def writer_block() -> list[dict[str, Any]]:
+    """The tasks of the writer play's block that injects the fault, in order."""
+    play = next(p for p in PLAYS if p["hosts"] == "clients[0]" and "drill_fault" in p.get("vars", {}))
+    return next(t for t in play["tasks"] if "block" in t)["block"]
+
+
+def test_nothing_runs_on_the_client_between_its_power_loss_and_its_return() -> None:
+    """The client is off from the inject to its boot: a task there would find it unreachable and stop the
+    drill before the undo boots it. Each task runs on the controller (delegated, or a pause), or is skipped
+    for such a fault."""
+    names = [t["name"] for t in writer_block()]
+    back = names.index("Wait for the client to answer again after its boot")
+    assert names.index("Undo the fault (the service comes back where it stayed, a client is booted)") < back
+    for t in writer_block()[:back]:
+        runs_elsewhere = "delegate_to" in t or "ansible.builtin.pause" in t
+        skipped = "not __drill_client_down" in str(t.get("when", ""))
+        assert runs_elsewhere or skipped, t["name"]
+    undo = task("Undo the fault (the service comes back where it stayed, a client is booted)")
+    assert undo["delegate_to"] == "localhost" and "__drill_client_down" in undo["when"]
+    # and when a step fails with the client still down, the undo in `always` is still reached
+    assert task("Stop the writers if they still run (a step above failed)")["ignore_unreachable"] is True
+
+
+def test_after_the_boot_the_drill_waits_for_the_exports_verifies_then_writes_again() -> None:
+    names = [t["name"] for t in writer_block()]
+    order = [
+        "Wait for the client to answer again after its boot",
+        "Wait until the client sees the drill's exports up again",
+        "Wait until every target is there again (a file target's file system mounted)",
+        "Verify every acknowledged block, target by target",
+        "Write to each target again after the client's boot",
+        "Fetch each writer's log and verdict",
+    ]
+    assert [names.index(n) for n in order] == sorted(names.index(n) for n in order)
+    for name in order[:3] + order[4:5]:
+        assert task(name)["when"].startswith("__drill_client_down"), name
+    discover = task("Wait until the client sees the drill's exports up again")["ha_san.aoe.aoe_stat"]
+    assert discover["discover"] is True and discover["state"] == "up"
+    again = task("Write to each target again after the client's boot")["ansible.builtin.command"]["argv"]
+    assert (
+        again[again.index("--log") + 1] == "{{ rundir }}/{{ item.1 }}resume.log"
+    )  # never the ack log verified
+
+
+def test_the_ack_log_is_fsynced_line_by_line_exactly_when_the_client_loses_power() -> None:
+    cmd = task("Start the drill writers, one per target")["ansible.builtin.shell"]["cmd"]
+    assert "{{ '--fsync-every 1' if __drill_client_down else '' }}" in cmd
+
+
+def test_every_writer_step_runs_once_per_target() -> None:
+    per_writer = {
+        "Read what each drill target holds (file systems, partition tables, data no drill wrote)": "item.0",
+        "Start the drill writers, one per target": "item.1",
+        "Wait for each writer's first acknowledged blocks": "item.1",
+        "Wait until each writer acknowledges blocks again after the fault": "item.1",
+        "Stop the writers": "item",
+        "Wait for each writer's summary line": "item",
+        "Verify every acknowledged block, target by target": "item.1",
+        "Write to each target again after the client's boot": "item.1",
+        "Stop the writers if they still run (a step above failed)": "item",
+    }
+    for name, used in per_writer.items():
+        t = task(name)
+        assert "drill_writers" in str(t["loop"]) and "{{ " + used in str(t), name
+    assert "drill_writers" in str(task("Fetch each writer's log and verdict")["loop"])
+    # only the checks of the variables and the list of writers name drill_target: every step uses the list
+    naming = {t["name"] for p in PLAYS for t in tasks(p) if re.search(r"\bdrill_target\b", str(t))}
+    assert naming == {
+        "Require a drill target",
+        "Require drill_extra_targets to be a list of other targets than drill_target and each other",
+        "Name the drill's writers, one per target (drill_target first, then drill_extra_targets)",
+    }
+
+
+def test_the_report_gets_every_writers_verdict_and_after_a_boot_its_writes_since() -> None:
+    cmd = task("Write report.json and latency.png")["ansible.builtin.command"]["cmd"]
+    assert "{% for w in __c.drill_writers %}--verify {{ __dir }}/{{ w.1 }}verify.json" in cmd
+    assert "{% if __c.drill_client_rebooted | bool %}--resume-log {{ __dir }}/{{ w.1 }}resume.log" in cmd
+    shared = task("Share the drill's clock readings, and whether the client was rebooted, with the report")
+    assert shared["ansible.builtin.set_fact"]["drill_client_rebooted"] == "{{ __drill_client_down }}"
