@@ -139,3 +139,51 @@ def test_the_live_cib_matches_the_role_and_run_time_constraints_are_left_alone(h
         host.check_output(
             "cibadmin --delete --xml-text '<rsc_location id=\"drbd-fence-by-handler-r0-drbd-r0-clone\"/>'"
         )
+
+
+HANDLER = "/usr/local/sbin/ha_san-pcmk-fence-peer"
+FENCE_ID = "drbd-fence-by-handler-r0-drbd-r0-clone"
+# DRBD 8.4's /proc/drbd line of a node that lost its peer (no DRBD in the containers).
+ALONE = " 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r-----"
+
+
+def fence_peer(host, proc_drbd: str):
+    cmd = f"env DRBD_RESOURCE=r0 DRBD_MINOR=0 HA_SAN_PROC_DRBD={proc_drbd} {HANDLER}"
+    return host.run(cmd)
+
+
+def fence_constraint(host) -> str:
+    return host.run(f"cibadmin --query --xpath \"//rsc_location[@id='{FENCE_ID}']\"").stdout
+
+
+def test_drbd_s_fence_peer_handler_is_installed_with_this_node_and_its_peer(host):
+    f = host.file(HANDLER)
+    assert f.user == "root"
+    assert f.mode == 0o755
+    conf = host.file("/etc/ha_san/pacemaker/fence-peer.conf")
+    assert conf.mode == 0o600
+    me = host.check_output("uname -n")
+    peer = next(n for n in NODES if n != me)
+    assert f"node={me}\npeer={peer}\ntimeout=90\n" in conf.content_string
+
+
+def test_drbd_s_fence_peer_handler_fences_a_reachable_peer_with_the_constraint(host):
+    """Real Pacemaker: the peer is a member and its controller answers (only DRBD's link would be down), so
+    the handler places the constraint that keeps the Promoted role here and answers 4; a second call finds
+    it."""
+    me = host.check_output("uname -n")
+    if f"{me} Promoted" not in host.check_output("crm_resource --resource drbd-r0-clone --locate"):
+        return  # on the holder only: the constraint then moves nothing
+    proc = "/tmp/ha_san-molecule-proc-drbd"
+    host.check_output(f"printf '%s\\n' '{ALONE}' > {proc}")
+    try:
+        first = fence_peer(host, proc)
+        assert first.rc == 4, first.stdout + first.stderr
+        placed = fence_constraint(host)
+        assert 'role="Promoted" score="-INFINITY"' in placed
+        assert f'attribute="#uname" operation="ne" value="{me}"' in placed
+        assert fence_peer(host, proc).rc == 4
+    finally:
+        host.run(f"cibadmin --delete --xml-text '<rsc_location id=\"{FENCE_ID}\"/>'")
+        host.run(f"rm -f {proc}")
+    assert FENCE_ID not in fence_constraint(host)

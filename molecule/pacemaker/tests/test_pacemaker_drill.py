@@ -177,6 +177,48 @@ def test_crash_of_the_holder_fences_it_and_the_peer_takes_the_service():
     assert all(r["request"] == f"off {holder}" for r in fence_requests()[before:])
 
 
+def test_drbd_s_fence_peer_handler_sees_the_crashed_node_fenced():
+    """On the survivor, with the crashed node still off: the node_state Pacemaker wrote after fencing
+    (Debian 13: timestamps and 0, not true/false) reads as fenced at the first look; the handler places the
+    constraint that keeps the Promoted role on the survivor and answers 7 (peer stonithed)."""
+    down = [n for n in NODES if not running(n)]
+    if not down:
+        pytest.skip("no node is down (the crash drill did not run)")
+    survivor = next(n for n in NODES if n not in down)
+    fence_id = "drbd-fence-by-handler-r0-drbd-r0-clone"
+    proc = "/tmp/ha_san-molecule-proc-drbd"
+    line = " 0: cs:WFConnection ro:Secondary/Unknown ds:UpToDate/DUnknown C r-----"
+    sh("docker", "exec", survivor, "sh", "-c", f"printf '%s\\n' '{line}' > {proc}")
+    env = ["-e", "DRBD_RESOURCE=r0", "-e", "DRBD_MINOR=0", "-e", f"HA_SAN_PROC_DRBD={proc}"]
+    try:
+        t0 = time.time()
+        r = subprocess.run(
+            ["docker", "exec", *env, survivor, "/usr/local/sbin/ha_san-pcmk-fence-peer"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        took = time.time() - t0
+        print(f"\nDRILL fence-peer handler on {survivor}: exit {r.returncode} in {took:.2f} s")
+        assert r.returncode == 7, r.stdout + r.stderr
+        placed = sh(
+            "docker", "exec", survivor, "cibadmin", "--query", "--xpath", f"//rsc_location[@id='{fence_id}']"
+        )
+        assert f'operation="ne" value="{survivor}"' in placed
+    finally:
+        sh(
+            "docker",
+            "exec",
+            survivor,
+            "cibadmin",
+            "--delete",
+            "--xml-text",
+            f'<rsc_location id="{fence_id}"/>',
+            check=False,
+        )
+        sh("docker", "exec", survivor, "rm", "-f", proc, check=False)
+
+
 def test_the_fenced_node_rejoins_and_does_not_take_the_service_back():
     down = [n for n in NODES if not running(n)]
     if not down:
