@@ -380,9 +380,10 @@ def test_without_the_roles_functions_every_call_goes_to_the_package_script(ha_di
 
 
 def _divert_task_shell(tmp_path: Path, name: str) -> subprocess.CompletedProcess[str]:
-    """The first task of tasks/takeover_scripts.yml for NAME in TMP_PATH; dpkg-divert records its call."""
+    """The divert task of tasks/takeover_scripts.yml for NAME in TMP_PATH; dpkg-divert records its call."""
     tasks = yaml.safe_load((FILES.parent / "tasks" / "takeover_scripts.yml").read_text())
-    cmd = tasks[0]["ansible.builtin.shell"]["cmd"].replace("{{ item }}", name)
+    task = next(t for t in tasks if t["name"] == "Set the package's takeover scripts aside (dpkg-divert)")
+    cmd = task["ansible.builtin.shell"]["cmd"].replace("{{ item }}", name)
     cmd = cmd.replace("/usr/share/heartbeat/", f"{tmp_path}/")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
