@@ -179,6 +179,7 @@ def test_every_writer_step_runs_once_per_target() -> None:
 def test_the_report_gets_every_writers_verdict_and_after_a_boot_its_writes_since() -> None:
     cmd = task("Write report.json and latency.png")["ansible.builtin.command"]["cmd"]
     assert "{% for w in __c.drill_writers %}--verify {{ __dir }}/{{ w.1 }}verify.json" in cmd
-    assert "{% if __c.drill_client_rebooted | bool %}--resume-log {{ __dir }}/{{ w.1 }}resume.log" in cmd
+    resume = "--resume-log {{ __dir }}/{{ w.1 }}resume.log"
+    assert "{% if __c.drill_client_rebooted | default(false) | bool %}" + resume in cmd
     shared = task("Share the drill's clock readings, and whether the client was rebooted, with the report")
     assert shared["ansible.builtin.set_fact"]["drill_client_rebooted"] == "{{ __drill_client_down }}"

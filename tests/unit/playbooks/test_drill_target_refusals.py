@@ -108,6 +108,28 @@ def test_a_partition_table_and_foreign_data_are_refused_and_the_override_lets_th
     assert data.read_bytes()[:19] == b"somebody's records ", "the refused target was written"
 
 
+def test_an_extra_target_is_checked_like_drill_target_and_none_twice(workdir: Path) -> None:
+    scratch, data = workdir / "scratch.img", workdir / "data.img"
+    data.write_bytes(b"somebody's records " * ((1 << 20) // 19))
+    target = ["-e", f"drill_target={scratch}"]
+    for extra in (f'["{scratch}"]', f'"{data}"'):  # drill_target again; a path instead of a list
+        rc, out = run_drill(workdir, *target, "-e", f'{{"drill_extra_targets": {extra}}}')
+        assert rc != 0
+        assert (
+            f"drill_extra_targets must be a list of paths other than drill_target ({scratch}) and other than "
+            "each other, one writer each (e.g. [/dev/etherd/e0.4])"
+        ) in one_line(out), out
+    assert not (workdir / "drill").exists(), "nothing may be copied before the targets are known"
+    rc, out = run_drill(workdir, *target, "-e", f'{{"drill_extra_targets": ["{data}"]}}')
+    assert rc != 0
+    want = (
+        f"The drill's target {data} holds data no drill or benchmark wrote (at byte 0: neither zeros, drill "
+        f"blocks nor benchmark.yml's fio pattern): {REMEDY}"
+    )
+    assert want in one_line(out), out
+    assert data.read_bytes()[:19] == b"somebody's records ", "the refused target was written"
+
+
 @pytest.mark.skipif(not shutil.which("mkfs.ext4"), reason="mkfs.ext4 is needed")
 def test_a_file_system_is_refused(workdir: Path) -> None:
     fs = workdir / "fs.img"
@@ -126,12 +148,16 @@ def test_the_check_runs_before_anything_else_and_passes_the_override() -> None:
     names = [t["name"] for t in first["tasks"]]
     assert names == [
         "Require a drill target",
+        "Require drill_extra_targets to be a list of other targets than drill_target and each other",
+        "Name the drill's writers, one per target (drill_target first, then drill_extra_targets)",
         "Copy the target check to the client",
-        "Read what the drill's target holds (file systems, partition tables, data no drill wrote)",
+        "Read what each drill target holds (file systems, partition tables, data no drill wrote)",
         "Refuse a target that holds data the drill did not write",
     ]
-    argv = first["tasks"][2]["ansible.builtin.command"]["argv"]
+    check = first["tasks"][4]
+    argv = check["ansible.builtin.command"]["argv"]
     assert "'--allow-overwrite'" in argv and "drill_allow_overwrite | default(false) | bool" in argv
+    assert check["loop"] == "{{ drill_writers }}" and "item.0" in argv  # drill_target and every extra target
     # the writer's play has no default target any more
     writer = next(p for p in plays if p["name"].startswith("Run the writer on the client"))
     assert "drill_target" not in writer["vars"]
