@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import NamedTuple
 
+import jinja2
 import pytest
 import yaml
 
@@ -321,3 +323,63 @@ def test_the_drbd_role_names_this_handler_for_drbd_8_4_and_the_cib_template_the_
     template = (ROOT / "roles" / "pacemaker" / "templates" / "cib.xml.j2").read_text()
     assert '<clone id="drbd-{{ res.name }}-clone">' in template
     assert 'clone="drbd-$res-clone"' in SCRIPT.read_text()
+
+
+def render_cib(notify: bool, agent: str = "ocf:linbit:drbd") -> str:
+    """templates/cib.xml.j2 with the role's defaults, a small model, and Ansible's two filters it uses."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "roles" / "pacemaker" / "templates"))
+    env.filters["combine"] = lambda a, *more: {k: v for d in (a, *more) for k, v in d.items()}
+    env.filters["bool"] = lambda x: x if isinstance(x, bool) else str(x).lower() in ("true", "yes", "1")
+    values = yaml.safe_load((ROOT / "roles" / "pacemaker" / "defaults" / "main.yml").read_text())
+    kind = dict(zip(("class", "provider", "type"), agent.split(":"), strict=True))
+    values.update(
+        pacemaker_drbd_notify=notify,
+        pacemaker_resources=[{"name": "r0"}],
+        ha_san_service_ip="192.0.2.100",
+        ha_san_san_interface="eth1",
+        ha_san_fence_agent="fence_x",
+        ha_san_fence_params={},
+        ha_san_fence_host_params={},
+        __pacemaker_service_prefix=24,
+        __pacemaker_nodes=[NODE, PEER],
+        __pacemaker_export_priority=10,
+        __pacemaker_first_holder_score=1,
+        __pacemaker_drbd_agent=kind,
+        __pacemaker_export_agent={"class": "ocf", "provider": "ha_san", "type": "aoe-export"},
+        # vars/main.yml's expression, evaluated as Ansible would for these two inputs
+        __pacemaker_drbd_notify_params={}
+        if notify or agent != "ocf:linbit:drbd"
+        else {"ignore_missing_notifications": "true"},
+    )
+    return env.get_template("cib.xml.j2").render(**values)
+
+
+def test_the_drbd_clone_without_notifications_tells_ocf_linbit_drbd_so():
+    off = ET.fromstring(render_cib(notify=False))
+    meta = {n.get("name"): n.get("value") for n in off.iterfind(".//clone/meta_attributes/nvpair")}
+    assert meta["notify"] == "false"
+    params = {
+        n.get("name"): n.get("value")
+        for n in off.iterfind(".//primitive[@id='drbd-r0']/instance_attributes/")
+    }
+    assert params == {"drbd_resource": "r0", "ignore_missing_notifications": "true"}
+    assert off.find(".//op[@name='notify']") is None
+    props = {n.get("name"): n.get("value") for n in off.iterfind(".//cluster_property_set/nvpair")}
+    assert props["node-action-limit"] == "0"
+    assert props["load-threshold"] == "80%"
+
+    on = ET.fromstring(render_cib(notify=True))
+    assert {n.get("name"): n.get("value") for n in on.iterfind(".//clone/meta_attributes/nvpair")}[
+        "notify"
+    ] == "true"
+    assert on.find(".//op[@name='notify']") is not None
+    assert "ignore_missing_notifications" not in render_cib(notify=True)
+    # Another agent (molecule's ocf:pacemaker:Stateful) gets no parameter it does not know.
+    assert "ignore_missing_notifications" not in render_cib(notify=False, agent="ocf:pacemaker:Stateful")
+
+
+def test_the_notify_parameter_expression_in_vars_is_the_one_the_test_models():
+    expr = yaml.safe_load((ROOT / "roles" / "pacemaker" / "vars" / "main.yml").read_text())[
+        "__pacemaker_drbd_notify_params"
+    ]
+    assert "if not pacemaker_drbd_notify | bool and pacemaker_drbd_agent == 'ocf:linbit:drbd'" in expr
