@@ -45,8 +45,11 @@ from typing import Any
 Facts = dict[str, Any]
 # drbd-utils 9 words for a running resync (8.4's too, as ha_san.aoe.drbdadm reports them)
 RESYNC_STATES = ("SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT")
-# cl_status rscstatus: what this node holds of Heartbeat's resources
-HB_HOLDS = ("local", "foreign", "all")
+# cl_status rscstatus: "local" is the groups whose home (haresources) is this node, "foreign" the peer's,
+# "all" both. A node that is no group's home says "local" while it holds nothing (its own groups: none).
+HB_HOLDS_AT_HOME = ("local", "all")
+HB_HOLDS_AWAY = ("foreign", "all")
+HB_HOLDS_UNKNOWN_HOME = ("local", "foreign", "all")
 
 
 def _first_line(text: Any, limit: int = 200) -> str:
@@ -110,7 +113,15 @@ def heartbeat_view(raw: dict[str, Any]) -> dict[str, Any]:
     peers = {}
     for peer, r in _by_item(raw.get("peers"), "name").items():
         peers[peer] = _first_line(r.get("stdout")) if r.get("rc") == 0 else None
-    return {"active": active, "holds": holds, "peers": peers}
+    home = raw.get("home") or {}
+    home_node = _first_line(home.get("stdout")) if home.get("rc") == 0 else ""
+    at_home = home_node == raw.get("node_name") if home_node and raw.get("node_name") else None
+    holds_group = (
+        None
+        if holds is None or holds == "transition"
+        else holds in {True: HB_HOLDS_AT_HOME, False: HB_HOLDS_AWAY, None: HB_HOLDS_UNKNOWN_HOME}[at_home]
+    )
+    return {"active": active, "holds": holds, "holds_group": holds_group, "peers": peers}
 
 
 def drbd_view(result: dict[str, Any] | None) -> dict[str, Any]:
@@ -333,11 +344,11 @@ def heartbeat_problems(servers: dict[str, Any], primaries: set[str], secondaries
             )
         elif holds == "transition":
             problems.append(f"Heartbeat on {node} is moving resources (transition)")
-        elif node in primaries and holds not in HB_HOLDS:
+        elif node in primaries and not hb["holds_group"]:
             problems.append(
                 f"Heartbeat on {node} holds no resources ({holds}) although DRBD is Primary there"
             )
-        elif node in secondaries and holds in HB_HOLDS:
+        elif node in secondaries and hb["holds_group"]:
             problems.append(f"Heartbeat on {node} holds resources ({holds}) although DRBD is Secondary there")
     return problems
 

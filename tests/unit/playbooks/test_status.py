@@ -131,10 +131,14 @@ def server(
     holds: str = "none",
     active: str = "active",
     peer_status: str = "active",
+    home: tuple[str, str] | None = None,
 ) -> dict:
+    """One server's answers; HOME = (haresources' home node, this node's name) when the test gives them."""
     resources = [r["item"] for r in drbd_results]
     hb_up = active == "active"
+    where = {"home": command(0, home[0] + "\n"), "node_name": home[1]} if home else {}
     return {
+        **where,
         "heartbeat_active": command(0 if hb_up else 3, active),
         "rscstatus": command(0, holds)
         if hb_up
@@ -519,3 +523,61 @@ def test_main_refuses_unreadable_facts(tmp_path: Path, capsys: pytest.CaptureFix
     bad.write_text("[1, 2")
     assert st.main([str(bad)]) == 2
     assert "cannot read the collected facts" in capsys.readouterr().err
+
+
+# -- Heartbeat's rscstatus against the group's home node (as the lab's Heartbeat 3.0.6 said it) --------------
+def pair(primary_holds: str, secondary_holds: str, primary_is_drbd_primary: bool = True) -> dict:
+    """Both servers, the group's home primary (haresources), DRBD Primary where the test says."""
+    p_drbd, s_drbd = ("primary_uptodate", "secondary_uptodate")
+    if not primary_is_drbd_primary:
+        p_drbd, s_drbd = s_drbd, p_drbd
+    facts = healthy()
+    facts["servers"] = {
+        "primary": server(
+            [drbd(p_drbd)],
+            {"r0": primary_is_drbd_primary},
+            "secondary",
+            holds=primary_holds,
+            home=("primary", "primary"),
+        ),
+        "secondary": server(
+            [drbd(s_drbd)],
+            {"r0": not primary_is_drbd_primary},
+            "primary",
+            holds=secondary_holds,
+            home=("primary", "secondary"),
+        ),
+    }
+    return facts
+
+
+def test_converged_heartbeat_pair_says_local_on_both_servers_and_is_healthy() -> None:
+    """The lab's converged pair: the home holds its group ("local"); the other holds its own groups, none."""
+    assert problems_of(pair("local", "local")) == []
+
+
+def test_group_away_from_home_is_foreign_there_and_healthy() -> None:
+    assert problems_of(pair("none", "all", primary_is_drbd_primary=False)) == []
+    assert problems_of(pair("none", "foreign", primary_is_drbd_primary=False)) == []
+
+
+def test_home_node_holding_local_while_drbd_secondary_is_a_problem() -> None:
+    facts = pair("local", "all", primary_is_drbd_primary=False)
+    assert problems_of(facts) == [
+        "Heartbeat on primary holds resources (local) although DRBD is Secondary there"
+    ]
+
+
+def test_other_node_holding_only_its_own_empty_groups_while_drbd_primary_is_a_problem() -> None:
+    facts = pair("none", "local", primary_is_drbd_primary=False)
+    assert problems_of(facts) == [
+        "Heartbeat on secondary holds no resources (local) although DRBD is Primary there"
+    ]
+
+
+def test_unreadable_haresources_counts_local_as_holding() -> None:
+    facts = pair("local", "local")
+    facts["servers"]["secondary"]["home"] = command(2, "", "awk: cannot open /etc/ha.d/haresources")
+    assert problems_of(facts) == [
+        "Heartbeat on secondary holds resources (local) although DRBD is Secondary there"
+    ]
