@@ -123,7 +123,7 @@ def up(release: str, engine: str, base_port: int) -> None:
         fence_program.write(paths)
         for name in config.NODE_NAMES:
             vm.fresh_disks(tools["qemu-img"], paths, image_dir, name)
-        say("fresh copy-on-write overlays and blank DRBD disks made")
+        say("fresh copy-on-write overlays and blank data disks made")
         save_state(paths, st)
         try:
             for sw in switch.SWITCHES:

@@ -1,9 +1,9 @@
 """site.yml and the failover drills on the lab's real VMs (runs last: the file name sorts after the other
 lab tests, which need idle servers; test_modules skips itself once DRBD r0 is in use).
 
-1. site.yml converges from whatever the earlier tests left: DRBD r0 Connected UpToDate/UpToDate, Heartbeat on
-   both servers, the group (DRBD Primary, e0.3 on the floating MAC, the service IP) on exactly one server, the
-   client sees e0.3 up (ha_san.aoe.aoe_stat).
+1. site.yml converges from whatever the earlier tests left: every DRBD resource (r0, r1) Connected
+   UpToDate/UpToDate, Heartbeat on both servers, the group (both resources Primary, each export on its
+   floating MAC, the service IP) on exactly one server, the client sees e0.3 and e0.4 up (aoe_stat).
 2. The client runs the aoe driver it built (when the inventory asks for aoe_client_driver: build).
 3. The drills (playbooks/failover_drill.yml), each against whichever server is Primary then: crash
    (power loss), partition (both storage cables of the primary: STONITH must fence it), san_unplug (the
@@ -35,7 +35,28 @@ pytestmark = pytest.mark.lab
 
 PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 INVENTORY = REPO_ROOT / "inventories" / "lab"
-RES, TARGET, MAC, MACVLAN, VIP = "r0", "e0.3", "02:ae:00:00:00:03", "aoe0_3", "192.0.2.100"
+VIP = "192.0.2.100"
+
+
+def inventory_resources() -> list[dict[str, str]]:
+    """The lab inventory's exports: resource, AoE target, floating MAC, macvlan (vblade_target's)."""
+    import yaml
+
+    group_vars = yaml.safe_load((INVENTORY / "group_vars" / "all.yml").read_text(encoding="utf-8"))
+    return [
+        {
+            "res": r["name"],
+            "target": f"e{r['shelf']}.{r['slot']}",
+            "mac": f"02:ae:{r['shelf'] // 256:02x}:{r['shelf'] % 256:02x}:00:{r['slot']:02x}",
+            "macvlan": f"aoe{r['shelf']}_{r['slot']}",
+        }
+        for r in group_vars["ha_san_resources"]
+    ]
+
+
+RESOURCES = inventory_resources()
+# The drills' writer targets the first export (drill_target); the end-state checks cover every export.
+RES, TARGET, MAC, MACVLAN = (RESOURCES[0][k] for k in ("res", "target", "mac", "macvlan"))
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 REPORTS = REPO_ROOT / "drill-reports"
 
@@ -87,8 +108,8 @@ def ok_run(r: subprocess.CompletedProcess[str], what: str) -> dict[str, dict[str
     return rows
 
 
-def drbd_state(node: str) -> dict[str, str]:
-    r = lab_ssh(node, f"drbdadm role {RES}; drbdadm cstate {RES}; drbdadm dstate {RES}")
+def drbd_state(node: str, res: str = RES) -> dict[str, str]:
+    r = lab_ssh(node, f"drbdadm role {res}; drbdadm cstate {res}; drbdadm dstate {res}")
     lines = r.stdout.split()
     assert r.returncode == 0 and len(lines) == 3, f"{node}: {r.stdout}{r.stderr}"
     role, peer_role = lines[0].split("/")
@@ -97,32 +118,53 @@ def drbd_state(node: str) -> dict[str, str]:
 
 
 def group_state(node: str) -> dict[str, bool]:
+    """What NODE runs of the group: every export (vblade on its floating MAC), the service IP, the engine."""
+    exports = "; ".join(
+        f"pgrep -f '^vblade .* {r['macvlan']} ' >/dev/null && echo vblade-{r['res']}; "
+        f"ip -o link show {r['macvlan']} 2>/dev/null | grep -qi {r['mac']} && echo mac-{r['res']}"
+        for r in RESOURCES
+    )
     r = lab_ssh(
         node,
-        f"pgrep -x vblade >/dev/null && echo vblade; "
-        f"ip -o link show {MACVLAN} 2>/dev/null | grep -qi {MAC} && echo mac; "
+        f"{exports}; pgrep -x vblade >/dev/null && echo vblade; "
         f"ip -o -4 addr show | grep -q 'inet {VIP}/' && echo vip; "
         "systemctl is-active --quiet heartbeat && echo heartbeat",
     )
     words = set(r.stdout.split())
-    return {k: k in words for k in ("vblade", "mac", "vip", "heartbeat")}
+    keys = ["vblade", "vip", "heartbeat"] + [f"{k}-{r['res']}" for r in RESOURCES for k in ("vblade", "mac")]
+    state = {k: k in words for k in keys}
+    state["mac"] = all(state[f"mac-{r['res']}"] for r in RESOURCES)
+    state["exports"] = all(state[f"vblade-{r['res']}"] for r in RESOURCES)
+    return state
 
 
 def assert_end_state(expect_primary: str | None = None) -> str:
     """The converged stack; returns the server that holds the group."""
-    states = {n: drbd_state(n) for n in SERVERS}
-    for n, s in states.items():
-        assert s["cstate"] == "Connected" and s["disk"] == "UpToDate" and s["peer_disk"] == "UpToDate", (n, s)
-    primaries = [n for n, s in states.items() if s["role"] == "Primary"]
-    assert len(primaries) == 1, states
-    holder = primaries[0]
+    holders = set()
+    for res in RESOURCES:  # one group: every resource Primary on the same server
+        states = {n: drbd_state(n, res["res"]) for n in SERVERS}
+        for n, s in states.items():
+            assert s["cstate"] == "Connected" and s["disk"] == "UpToDate" and s["peer_disk"] == "UpToDate", (
+                res["res"],
+                n,
+                s,
+            )
+        primaries = [n for n, s in states.items() if s["role"] == "Primary"]
+        assert len(primaries) == 1, (res["res"], states)
+        holders.add(primaries[0])
+    assert len(holders) == 1, f"the group's resources are Primary on different servers: {holders}"
+    holder = holders.pop()
     if expect_primary:
-        assert holder == expect_primary, f"the Primary moved: {states}"
+        assert holder == expect_primary, f"the Primary moved to {holder}"
     groups = {n: group_state(n) for n in SERVERS}
     assert all(g["heartbeat"] for g in groups.values()), groups
-    assert groups[holder]["vblade"] and groups[holder]["mac"] and groups[holder]["vip"], groups
+    assert groups[holder]["exports"] and groups[holder]["mac"] and groups[holder]["vip"], groups
     other = next(n for n in SERVERS if n != holder)
-    assert not (groups[other]["vblade"] or groups[other]["mac"] or groups[other]["vip"]), groups
+    assert not (
+        groups[other]["vblade"]
+        or any(groups[other][f"mac-{r['res']}"] for r in RESOURCES)
+        or groups[other]["vip"]
+    ), groups
     # the client, through the collection's own module
     r = subprocess.run(
         [
@@ -133,7 +175,7 @@ def assert_end_state(expect_primary: str | None = None) -> str:
             "-m",
             "ha_san.aoe.aoe_stat",
             "-a",
-            json.dumps({"wait_for": [TARGET], "state": "up", "timeout": 60}),
+            json.dumps({"wait_for": [r["target"] for r in RESOURCES], "state": "up", "timeout": 60}),
         ],
         cwd=REPO_ROOT,
         env=dict(
@@ -150,9 +192,10 @@ def assert_end_state(expect_primary: str | None = None) -> str:
     assert r.returncode == 0, r.stdout + r.stderr
     result = json.loads(r.stdout)["plays"][0]["tasks"][0]["hosts"]["client"]
     targets = {t["name"]: t for t in result["targets"]}
-    assert targets[TARGET]["state"] == "up", targets
-    # the client talks to the floating MAC, wherever the export runs
-    assert targets[TARGET]["mac"] == MAC.replace(":", ""), targets
+    for res in RESOURCES:
+        assert targets[res["target"]]["state"] == "up", targets
+        # the client talks to the floating MAC, wherever the export runs
+        assert targets[res["target"]]["mac"] == res["mac"].replace(":", ""), targets
     return holder
 
 
@@ -167,6 +210,23 @@ def converged(lab: dict[str, Any]) -> dict[str, Any]:
 def test_site_converges(converged: dict[str, Any]) -> None:
     holder = assert_end_state()
     print(f"group on {holder}")
+
+
+def test_status_shows_every_export_healthy(converged: dict[str, Any], tmp_path: Path) -> None:
+    """status.yml on the converged lab: exit 0, a table per export, its JSON agrees with the hosts."""
+    report_path = tmp_path / "status.json"
+    r, took = playbook("playbooks/status.yml", "-e", f"status_json_path={report_path}", timeout=600)
+    shown = r.stdout[r.stdout.find("TASK [Show one table") :]
+    print(f"\nstatus.yml: {took:.0f} s, rc {r.returncode}\n{shown[:3000]}")
+    assert r.returncode == 0, f"status.yml says degraded or failed:\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}"
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    holder = assert_end_state()
+    assert not report["degraded"], report["problems"]
+    by_name = {res["name"]: res for res in report["resources"]}
+    assert sorted(by_name) == sorted(res["res"] for res in RESOURCES), by_name.keys()
+    for res in RESOURCES:
+        row = by_name[res["res"]]
+        assert (row["target"], row["holder"], row["exporters"]) == (res["target"], holder, [holder]), row
 
 
 def test_client_runs_the_built_aoe_driver(converged: dict[str, Any]) -> None:
