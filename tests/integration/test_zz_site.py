@@ -252,7 +252,7 @@ def test_client_runs_the_built_aoe_driver(converged: dict[str, Any]) -> None:
 
 
 def test_drbd_links_come_from_the_role_rule_without_drbdadm(converged: dict[str, Any]) -> None:
-    """drbd_udev_static_links: the role's rule masks the package's; udev made its links on both servers."""
+    """The drbd role's udev rule masks the package's; udev made its links on both servers."""
     for node in SERVERS:
         r = lab_ssh(
             node,
