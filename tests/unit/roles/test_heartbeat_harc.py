@@ -223,3 +223,42 @@ def test_a_resource_that_reads_its_input_does_not_swallow_the_next_groups(ha_dir
             "ResourceManager takegroup ha_san-aoe-export::r1",
         ],
     )
+
+
+TWO_EXPORTS = "primary ha_san-aoe-export::r0 ha_san-aoe-export::r1 IPaddr2::192.0.2.100/24/eth1\n"
+
+
+def slow_exports(ha_dir: Path) -> None:
+    """An export script that takes a second and records when it began and ended."""
+    script = ha_dir / "resource.d" / "ha_san-aoe-export"
+    script.write_text(
+        f'#!/bin/sh\necho "begin $*" >> "{ha_dir}/trace"\nsleep 1\necho "end $*" >> "{ha_dir}/trace"\n'
+    )
+    script.chmod(0o755)
+
+
+def assert_exports_overlap_then_takegroup(trace: list[str]) -> None:
+    begins = [i for i, line in enumerate(trace) if line.startswith("begin ")]
+    ends = [i for i, line in enumerate(trace) if line.startswith("end ")]
+    assert sorted(trace[i] for i in begins) == ["begin r0 start", "begin r1 start"], trace
+    assert max(begins) < min(ends), f"the second export waited for the first: {trace}"
+    assert trace[-1] == "ResourceManager takegroup ha_san-aoe-export::r0", trace
+    assert len(trace) == 5, trace  # two begins, two ends, then ResourceManager; the IP is ResourceManager's
+
+
+def test_a_dead_owners_exports_start_together_before_resource_manager(ha_dir: Path) -> None:
+    (ha_dir / "haresources").write_text(TWO_EXPORTS)
+    slow_exports(ha_dir)
+    rc, trace, _log = harc(ha_dir, "status", HA_st="dead", HA_src="primary")
+    assert rc == 0
+    assert_exports_overlap_then_takegroup(trace)
+
+
+def test_an_ok_answer_starts_every_export_of_the_keys_haresources_line(ha_dir: Path) -> None:
+    (ha_dir / "haresources").write_text("# a comment naming ha_san-aoe-export::r0\n" + TWO_EXPORTS)
+    slow_exports(ha_dir)
+    rc, trace, _log = harc(
+        ha_dir, "ip-request-resp", HA_ipaddr="ha_san-aoe-export::r0", HA_dest="secondary", HA_ok="OK"
+    )
+    assert rc == 0
+    assert_exports_overlap_then_takegroup(trace)
