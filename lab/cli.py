@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("down", help="stop everything the lab started")
+    sub.add_parser("inventory", help="write this checkout's inventories/lab/hosts.yml for the running lab")
 
     s = sub.add_parser("status", help="show each VM and switch")
     s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -109,6 +110,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "down":
         lifecycle.down()
+        return 0
+    if args.command == "inventory":
+        lifecycle.write_inventory()
         return 0
     if args.command == "status":
         return lifecycle.status(as_json=args.json)

@@ -144,6 +144,14 @@ def up(release: str, engine: str, base_port: int) -> None:
         say(f"inventory written: {config.inventory_path()}")
 
 
+def write_inventory() -> None:
+    """This checkout's inventories/lab/hosts.yml for the running lab (maybe started by another checkout)."""
+    paths = state_paths()
+    st = require_state(paths)
+    inventory.write(config.inventory_path(), paths.key, st.ports, st.engine)
+    say(f"inventory written for the running lab: {config.inventory_path()}")
+
+
 def _stop_all(paths: StatePaths) -> list[str]:
     stopped = []
     for name in config.NODE_NAMES:

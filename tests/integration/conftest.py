@@ -128,6 +128,8 @@ def lab() -> Iterator[dict[str, Any]]:
             pytest.fail(
                 f"the running lab in {status['state_dir']} does not answer SSH: check `python3 -m lab status`"
             )
+        # It may have been started from another checkout: this one's inventory must name its VMs.
+        lab_cli("inventory")
         print(f"\nreusing the running lab in {status['state_dir']}", file=sys.stderr)
     else:
         pytest.fail(

@@ -267,3 +267,12 @@ def test_disk_fail_refuses_the_client_and_a_stopped_server(state: Path, capsys, 
     assert rc == 2 and "client has no DRBD disk" in err
     rc, err = run(capsys, "fault", "disk-fail", "primary")
     assert rc == 2 and "primary is not running" in err
+
+
+def test_inventory_without_a_running_lab_is_refused(
+    state: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HA_SAN_LAB_INVENTORY", str(tmp_path / "hosts.yml"))
+    rc, err = run(capsys, "inventory")
+    assert rc == 2 and "no lab has been started" in err and "python3 -m lab up" in err
+    assert not (tmp_path / "hosts.yml").exists()

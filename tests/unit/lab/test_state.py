@@ -74,3 +74,28 @@ def test_lab_json_from_before_the_engine_knob_is_heartbeat(state: Path) -> None:
     paths.lab_json.write_text(json.dumps(old))
     st = load(paths)
     assert st is not None and st.engine == "heartbeat" and st.ports == old["ports"]
+
+
+def test_inventory_command_writes_this_checkouts_hosts_for_the_running_lab(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab started from another checkout: `lab inventory` names its VMs, ports, key and engine here."""
+    from lab import cli
+
+    hosts = tmp_path / "checkout" / "hosts.yml"
+    hosts.parent.mkdir()
+    monkeypatch.setenv("HA_SAN_LAB_INVENTORY", str(hosts))
+    paths = state_paths()
+    paths.root.mkdir(parents=True)
+    ports = LabState.default_ports(2301)
+    save(
+        paths,
+        LabState(
+            release="bookworm", image="/img", accel="tcg", ports=ports, started_at="now", engine="pacemaker"
+        ),
+    )
+    assert cli.main(["inventory"]) == 0
+    text = hosts.read_text()
+    assert 'ha_san_cluster_engine: "pacemaker"' in text
+    assert all(f"ansible_port: {port}" in text for port in ports.values())
+    assert str(paths.key) in text
