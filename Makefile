@@ -81,9 +81,9 @@ lab-down:
 demo: lab-up
 	scripts/demo.sh
 
-# fio on the lab's spare disk (vdd), a DRBD device and its export (r1 is scratch there: the drills write to r0).
+# fio on the lab's spare disk (vdd), r0's DRBD device and its export (scratch in the lab: only drill blocks on it).
 benchmark: lab-up
-	ansible-playbook playbooks/benchmark.yml -i inventories/lab -e benchmark_scratch_resource=r1 \
+	ansible-playbook playbooks/benchmark.yml -i inventories/lab -e benchmark_scratch_resource=r0 \
 	  -e benchmark_scratch_disk=/dev/vdd
 
 clean:

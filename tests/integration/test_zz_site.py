@@ -1,9 +1,9 @@
 """site.yml and the failover drills on the lab's real VMs (runs last: the file name sorts after the other
 lab tests, which need idle servers; test_modules skips itself once DRBD r0 is in use).
 
-1. site.yml converges from whatever the earlier tests left: every DRBD resource (r0, r1) Connected
-   UpToDate/UpToDate, Heartbeat on both servers, the group (both resources Primary, each export on its
-   floating MAC, the service IP) on exactly one server, the client sees e0.3 and e0.4 up (aoe_stat).
+1. site.yml converges from whatever the earlier tests left: every DRBD resource of the lab inventory
+   Connected UpToDate/UpToDate, Heartbeat on both servers, the group (every resource Primary, each export on
+   its floating MAC, the service IP) on exactly one server, the client sees every export up (aoe_stat).
 2. The client runs the aoe driver it built (when the inventory asks for aoe_client_driver: build).
 3. The drills (playbooks/failover_drill.yml), each against whichever server is Primary then: crash
    (power loss), partition (both storage cables of the primary: STONITH must fence it), san_unplug (the
