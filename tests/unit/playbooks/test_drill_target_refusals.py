@@ -72,6 +72,24 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def foreign_data(workdir: Path) -> Path:
+    """A target holding somebody's records: no zeros, no drill blocks, no fio pattern."""
+    data = workdir / "data.img"
+    data.write_bytes(b"somebody's records " * ((1 << 20) // 19))
+    return data
+
+
+def assert_foreign_data_refused(rc: int, out: str, data: Path) -> None:
+    """The drill stopped on DATA with the foreign-data message, and DATA is as it was."""
+    assert rc != 0
+    want = (
+        f"The drill's target {data} holds data no drill or benchmark wrote (at byte 0: neither zeros, drill "
+        f"blocks nor benchmark.yml's fio pattern): {REMEDY}"
+    )
+    assert want in one_line(out), out
+    assert data.read_bytes()[:19] == b"somebody's records ", "the refused target was written"
+
+
 def test_no_default_target_outside_the_lab(workdir: Path) -> None:
     rc, out = run_drill(workdir)
     assert rc != 0
@@ -96,21 +114,13 @@ def test_a_partition_table_and_foreign_data_are_refused_and_the_override_lets_th
     want = f"The drill's target {pt} holds a dos partition table (blkid -p, wipefs -n): {REMEDY}"
     assert want in one_line(out), out
 
-    data = workdir / "data.img"
-    data.write_bytes(b"somebody's records " * ((1 << 20) // 19))
+    data = foreign_data(workdir)
     rc, out = run_drill(workdir, "-e", f"drill_target={data}")
-    assert rc != 0
-    want = (
-        f"The drill's target {data} holds data no drill or benchmark wrote (at byte 0: neither zeros, drill "
-        f"blocks nor benchmark.yml's fio pattern): {REMEDY}"
-    )
-    assert want in one_line(out), out
-    assert data.read_bytes()[:19] == b"somebody's records ", "the refused target was written"
+    assert_foreign_data_refused(rc, out, data)
 
 
 def test_an_extra_target_is_checked_like_drill_target_and_none_twice(workdir: Path) -> None:
-    scratch, data = workdir / "scratch.img", workdir / "data.img"
-    data.write_bytes(b"somebody's records " * ((1 << 20) // 19))
+    scratch, data = workdir / "scratch.img", foreign_data(workdir)
     target = ["-e", f"drill_target={scratch}"]
     for extra in (f'["{scratch}"]', f'"{data}"'):  # drill_target again; a path instead of a list
         rc, out = run_drill(workdir, *target, "-e", f'{{"drill_extra_targets": {extra}}}')
@@ -121,13 +131,7 @@ def test_an_extra_target_is_checked_like_drill_target_and_none_twice(workdir: Pa
         ) in one_line(out), out
     assert not (workdir / "drill").exists(), "nothing may be copied before the targets are known"
     rc, out = run_drill(workdir, *target, "-e", f'{{"drill_extra_targets": ["{data}"]}}')
-    assert rc != 0
-    want = (
-        f"The drill's target {data} holds data no drill or benchmark wrote (at byte 0: neither zeros, drill "
-        f"blocks nor benchmark.yml's fio pattern): {REMEDY}"
-    )
-    assert want in one_line(out), out
-    assert data.read_bytes()[:19] == b"somebody's records ", "the refused target was written"
+    assert_foreign_data_refused(rc, out, data)
 
 
 @pytest.mark.skipif(not shutil.which("mkfs.ext4"), reason="mkfs.ext4 is needed")
