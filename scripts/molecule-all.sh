@@ -28,13 +28,37 @@ if images aoe_client_kernel; then HA_SAN_CONTAINER_VARIANT=kbuild scripts/build-
 if images pacemaker; then
   HA_SAN_CONTAINER_RELEASE=trixie HA_SAN_CONTAINER_VARIANT=pacemaker scripts/build-container-image.sh || exit 1
 fi
-rc=0
-for name in "${scenarios[@]}"; do
-  start=$(date +%s)
-  echo "--- molecule scenario $name"
-  release=bookworm
+# Scenarios run in lanes side by side (HA_SAN_MOLECULE_LANES, default 2: the controller's Ansible is most of a
+# scenario's time, and a scenario waits on its containers much of the rest). Each scenario's output goes to its own
+# log, printed whole when it ends; the slowest scenarios start first so the lanes end together.
+lanes=${HA_SAN_MOLECULE_LANES:-2}
+logs=${HA_SAN_MOLECULE_LOGS:-tests/output/molecule}
+mkdir -p "$logs"
+order=(heartbeat pacemaker vblade_target drbd aoe_client)
+queue=()
+for name in "${order[@]}"; do images "$name" && queue+=("$name"); done
+for name in "${scenarios[@]}"; do printf ' %s ' "${queue[@]}" | grep -q " $name " || queue+=("$name"); done
+
+run_scenario() {
+  local name=$1 release=bookworm start status
   [ "$name" = pacemaker ] && release=trixie
-  if HA_SAN_CONTAINER_RELEASE=$release molecule test -s "$name"; then status=passed; else status=FAILED; rc=1; fi
-  echo "--- molecule scenario $name (Debian $release): $status in $(( $(date +%s) - start ))s"
-done
-exit $rc
+  start=$(date +%s)
+  if HA_SAN_CONTAINER_RELEASE=$release molecule test -s "$name" >"$logs/$name.log" 2>&1; then
+    status=passed
+  else
+    status=FAILED
+  fi
+  {
+    flock 9
+    echo "--- molecule scenario $name (Debian $release), log $logs/$name.log"
+    cat "$logs/$name.log"
+    echo "--- molecule scenario $name (Debian $release): $status in $(( $(date +%s) - start ))s"
+  } 9>"$logs/.print.lock"
+  [ "$status" = passed ]
+}
+
+# Each lane takes the next scenario of the queue when its last one ends.
+export -f run_scenario
+export logs
+# shellcheck disable=SC2016 # $1 is the inner shell's
+printf '%s\n' "${queue[@]}" | xargs -P "$lanes" -I{} bash -c 'run_scenario "$1"' _ {} || exit 1
