@@ -84,7 +84,7 @@ def resources(host) -> dict[str, str]:
 def test_all_resources_started_promoted_on_one_node_and_the_ip_with_it(host):
     def settled() -> dict[str, str] | None:
         res = resources(host)
-        ok = len(res) == 6 and all(v.startswith(("Started", "[")) for v in res.values())
+        ok = len(res) == 8 and all(v.startswith(("Started", "[")) for v in res.values())
         return res if ok else None
 
     res = wait_until(settled)
@@ -94,9 +94,10 @@ def test_all_resources_started_promoted_on_one_node_and_the_ip_with_it(host):
     assert res["Unpromoted"].strip("[ ]").split() == [n for n in NODES if n != holders[0]]
     assert res["export-r0"] == f"Started {holders[0]}"
     assert res["service-ip"] == f"Started {holders[0]}"
-    # Each node's fence device runs on the other node.
-    assert res["fence-pcmknode1"] == "Started pcmknode2"
-    assert res["fence-pcmknode2"] == "Started pcmknode1"
+    # Each node's fence device and arbiter run on the other node.
+    for device in ("fence", "arbiter"):
+        assert res[f"{device}-pcmknode1"] == "Started pcmknode2"
+        assert res[f"{device}-pcmknode2"] == "Started pcmknode1"
 
 
 def test_the_service_ip_is_on_exactly_the_holder(host):
@@ -105,12 +106,19 @@ def test_the_service_ip_is_on_exactly_the_holder(host):
     assert has_ip == (host.check_output("uname -n") in holds)
 
 
-def test_fencing_is_required_and_priority_delays_the_holder_s_fencing(host):
+def test_fencing_is_required_and_the_arbiter_goes_first_on_every_level(host):
     def prop(name: str) -> str:
         return host.check_output(f"crm_attribute --type crm_config --name {name} --query --quiet")
 
     assert prop("stonith-enabled") == "true"
-    assert prop("priority-fencing-delay") == "5s"
+    assert prop("priority-fencing-delay") == "0s"
+    levels = host.check_output("cibadmin --query --scope fencing-topology")
+    for node in ("pcmknode1", "pcmknode2"):
+        assert f'target="{node}" index="1" devices="arbiter-{node},fence-{node}"' in levels, levels
+    params = host.check_output("crm_resource --resource arbiter-pcmknode1 --get-parameter ping_targets")
+    assert params == "172.31.117.13"
+    arbiter = host.file("/usr/sbin/fence_ha_san_arbiter")
+    assert arbiter.mode == 0o755 and arbiter.user == "root"
     assert host.check_output("crm_resource --resource export-r0 --meta --get-parameter priority") == "10"
     stickiness = "crm_attribute --type rsc_defaults --name resource-stickiness --query --quiet"
     assert host.check_output(stickiness) == "100"
