@@ -1,9 +1,9 @@
 """Failover drills with real Corosync, Pacemaker and fencing in containers, after the configuration checks.
 
 - export_kill: the export's status turns "stopped" on the holder; its monitor restarts it in place.
-- partition: every packet of the holder dropped (both Corosync links and the SAN): both sides want to shoot; the
-  standby still sees the ping node and fires at once, the blind holder's arbiter waits: the holder is fenced and
-  the service moves to the standby, which the clients can still reach.
+- partition: every packet of the holder dropped (both Corosync links and the SAN): both sides want to shoot;
+  the standby still sees the ping node and fires at once, the blind holder's arbiter waits: the holder is
+  fenced and the service moves to the standby, which the clients can still reach.
 - crash: `docker kill` of the holder (power loss); the survivor fences it (the power switch helper logs the
   request) and takes the whole service; then the fenced node starts again, rejoins, and the service stays.
 Times are seconds after the fault, on the host clock (the containers share it). The crash drill's JSON line is
@@ -133,9 +133,10 @@ def test_partition_fences_the_node_that_lost_the_san():
         assert requests[0]["request"] == f"off {holder}", requests
         assert requests[0]["from"] == standby
         wait_for(f"the whole service on {standby}", lambda: service_on(standby, standby))
-        # Longer than the blind holder's arbiter waits: no request for the standby came from it before it died.
+        # Longer than the blind holder's arbiter waits: it sent no request for the standby before it died.
         time.sleep(ISOLATED_DELAY + 1)
-        assert all(r["request"] == f"off {holder}" for r in fence_requests()[before:]), fence_requests()[before:]
+        requests = fence_requests()[before:]
+        assert all(r["request"] == f"off {holder}" for r in requests), requests
         assert ip_holders() == [standby]
     finally:
         if running(holder):
