@@ -183,3 +183,17 @@ def test_the_report_gets_every_writers_verdict_and_after_a_boot_its_writes_since
     assert "{% if __c.drill_client_rebooted | default(false) | bool %}" + resume in cmd
     shared = task("Share the drill's clock readings, and whether the client was rebooted, with the report")
     assert shared["ansible.builtin.set_fact"]["drill_client_rebooted"] == "{{ __drill_client_down }}"
+
+
+def test_writes_count_as_resumed_only_after_the_fault_is_in_effect() -> None:
+    """An ack while the inject command is still pulling cables is no resumption (a partition drill passed
+    its wait on such an ack, then found nobody serving): the wait's baseline is the later of the fault time
+    plus the margin and the end of the inject."""
+    names = [t["name"] for t in writer_block()]
+    inject = names.index("Inject the fault on the victim")
+    assert names[inject + 1] == "Record when the fault is in effect (controller clock)"
+    wait = task("Wait until each writer acknowledges blocks again after the fault")
+    argv = wait["ansible.builtin.command"]["argv"]
+    after = " ".join(argv[argv.index("--after") + 1].split())
+    assert after.startswith("{{ [(drill_fault_time | float) + (drill_resume_margin_s"), after
+    assert "drill_fault_done_time | default(0) | float] | max }}" in after, after
