@@ -346,6 +346,8 @@ def render_cib(notify: bool, agent: str = "ocf:linbit:drbd") -> str:
         __pacemaker_first_holder_score=1,
         __pacemaker_drbd_agent=kind,
         __pacemaker_export_agent={"class": "ocf", "provider": "ha_san", "type": "aoe-export"},
+        __pacemaker_arbiter_type="fence_ha_san_arbiter",
+        pacemaker_ping_nodes=["192.0.2.13", "192.0.2.14"],
         # vars/main.yml's expression, evaluated as Ansible would for these two inputs
         __pacemaker_drbd_notify_params={}
         if notify or agent != "ocf:linbit:drbd"
@@ -383,3 +385,19 @@ def test_the_notify_parameter_expression_in_vars_is_the_one_the_test_models():
         "__pacemaker_drbd_notify_params"
     ]
     assert "if not pacemaker_drbd_notify | bool and pacemaker_drbd_agent == 'ocf:linbit:drbd'" in expr
+
+
+def test_every_node_s_fencing_level_starts_with_the_arbiter_and_its_ping_nodes():
+    config = ET.fromstring(render_cib(notify=False))
+    levels = {lv.get("target"): lv for lv in config.iter("fencing-level")}
+    assert set(levels) == {NODE, PEER}
+    for node, level in levels.items():
+        assert (level.get("index"), level.get("devices")) == ("1", f"arbiter-{node},fence-{node}")
+        arbiter = config.find(f".//primitive[@id='arbiter-{node}']")
+        assert arbiter is not None and arbiter.get("type") == "fence_ha_san_arbiter"
+        params = {nv.get("name"): nv.get("value") for nv in arbiter.iter("nvpair")}
+        targets = "192.0.2.13,192.0.2.14"
+        assert params == {"ping_targets": targets, "isolated_delay": "10", "pcmk_host_list": node}
+        away = config.find(f".//rsc_location[@id='arbiter-{node}-away']")
+        assert away is not None and (away.get("node"), away.get("score")) == (node, "-INFINITY")
+    assert config.find(".//nvpair[@name='priority-fencing-delay']").get("value") == "0s"
