@@ -40,7 +40,7 @@ sanity: venv
 	$(TIER) sanity scripts/ansible-test-sanity.sh
 
 unit: venv
-	$(TIER) unit $(BIN)/pytest -q tests/unit tests/validation
+	$(TIER) unit $(BIN)/pytest -q -n auto --dist loadfile tests/unit tests/validation
 
 molecule: venv docker
 	$(TIER) molecule scripts/molecule-all.sh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,16 @@ def run_playbook(folder: Path, inventory: dict, play: str, extra_vars: str) -> t
         [*argv, "-e", extra_vars], capture_output=True, text=True, env=env, cwd=REPO, check=False
     )
     return res.returncode, res.stdout + res.stderr
+
+
+def changed_zero(out: str, *hosts: str) -> bool:
+    """True when the play recap has one line for each of hosts, and every one says changed=0."""
+    counts = [re.findall(rf"(?<![\w.-]){re.escape(h)}\s*:\s*ok=\d+\s+changed=(\d+)", out) for h in hosts]
+    return bool(hosts) and all(c == ["0"] for c in counts)
+
+
+def assert_refused(rc: int, out: str, message: str, *hosts: str) -> None:
+    """The play failed, printed message word for word, and changed nothing on hosts."""
+    assert rc != 0, out
+    assert message in out, out
+    assert changed_zero(out, *hosts), out
