@@ -107,6 +107,18 @@ CASES = {
         {"pacemaker_fence_isolated_delay": 0},
         "pacemaker_fence_isolated_delay (0 s) must be 1 or more and less than half of pacemaker_stonith_timeout",
     ),
+    "ping checked less than every second": (
+        {"pacemaker_ping_interval": 0},
+        "pacemaker_ping_interval (0 s) must be 1 or more and pacemaker_ping_dampen (1 s) 0 or more: they are how "
+        "often the servers ping pacemaker_ping_nodes and how long a change must last before the service follows the "
+        "SAN. E.g. 2 and 1.",
+    ),
+    "negative ping dampen": (
+        {"pacemaker_ping_dampen": -1},
+        "pacemaker_ping_interval (2 s) must be 1 or more and pacemaker_ping_dampen (-1 s) 0 or more: they are how "
+        "often the servers ping pacemaker_ping_nodes and how long a change must last before the service follows the "
+        "SAN. E.g. 2 and 1.",
+    ),
     "priority delay longer than half the fencing timeout": (
         {"pacemaker_priority_fencing_delay": 30},
         "pacemaker_priority_fencing_delay (30 s) must be 0 or more and less than half of pacemaker_stonith_timeout "

@@ -1,6 +1,8 @@
 """Failover drills with real Corosync, Pacemaker and fencing in containers, after the configuration checks.
 
 - export_kill: the export's status turns "stopped" on the holder; its monitor restarts it in place.
+- san_unplug: the holder's SAN NIC drops every packet; Corosync goes on over the replication network, the ping
+  resource sees the ping node gone, and the service moves to the standby with nobody fenced.
 - partition: every packet of the holder dropped (both Corosync links and the SAN): both sides want to shoot;
   the standby still sees the ping node and fires at once, the blind holder's arbiter waits: the holder is
   fenced and the service moves to the standby, which the clients can still reach.
@@ -111,11 +113,38 @@ def test_a_dead_export_is_restarted_in_place_by_its_monitor():
     sh("docker", "exec", holder, "crm_resource", "--cleanup", "--resource", "export-r0")
 
 
-def cut_off(node: str, cut: bool) -> None:
-    """Drop (or stop dropping) every packet of NODE but loopback: both Corosync links at once."""
+def drop(node: str, on: bool, nic: str) -> None:
+    """Drop (or stop dropping) NODE's packets on nic: eth0 is the SAN (Corosync goes on over the replication
+    link), "all" every NIC but loopback (both Corosync links at once)."""
     for chain, flag in (("INPUT", "-i"), ("OUTPUT", "-o")):
-        rule = [chain, "!", flag, "lo", "-j", "DROP"]
-        sh("docker", "exec", node, "iptables", "-I" if cut else "-D", *rule, check=cut)
+        match = ["!", flag, "lo"] if nic == "all" else [flag, nic]
+        sh("docker", "exec", node, "iptables", "-I" if on else "-D", chain, *match, "-j", "DROP", check=on)
+
+
+def test_a_holder_that_lost_its_san_cable_hands_the_service_over_unfenced():
+    """The holder's ping resource stops reaching the ping node: the service goes where the SAN answers, with
+    no fencing (the servers still hear each other); the cable back, the service stays where it is."""
+    holder = steady_holder()
+    standby = next(n for n in NODES if n != holder)
+    before = len(fence_requests())
+    t0 = time.time()
+    drop(holder, True, "eth0")
+    try:
+        wait_for(f"the whole service on {standby}", lambda: service_on(standby, standby), step=0.5)
+        moved = time.time() - t0
+        print(f"\nDRILL san_unplug: the service moved from {holder} to {standby} after {moved:.2f} s")
+        assert ip_holders() == [standby]
+        assert running(holder)
+    finally:
+        drop(holder, False, "eth0")
+    wait_for(f"{holder} reaching the ping node again", lambda: 'value="0"' not in pingd(standby), step=1)
+    assert steady_holder() == standby
+    assert fence_requests()[before:] == []
+
+
+def pingd(seen_from: str) -> str:
+    """Every node's pingd attribute as attrd holds it."""
+    return sh("docker", "exec", seen_from, "attrd_updater", "-Q", "-A", "-n", "pingd", check=False)
 
 
 def test_partition_fences_the_node_that_lost_the_san():
@@ -125,7 +154,7 @@ def test_partition_fences_the_node_that_lost_the_san():
     standby = next(n for n in NODES if n != holder)
     before = len(fence_requests())
     t0 = time.time()
-    cut_off(holder, True)
+    drop(holder, True, "all")
     try:
         requests = wait_for(f"a fence request for {holder}", lambda: fence_requests()[before:] or None)
         wait_for(f"{holder} powered off", lambda: not running(holder))
@@ -140,7 +169,7 @@ def test_partition_fences_the_node_that_lost_the_san():
         assert ip_holders() == [standby]
     finally:
         if running(holder):
-            cut_off(holder, False)
+            drop(holder, False, "all")
     sh("docker", "start", holder)
     assert steady_holder() == standby
 

@@ -325,7 +325,12 @@ def test_the_drbd_role_names_this_handler_for_drbd_8_4_and_the_cib_template_the_
     assert 'clone="drbd-$res-clone"' in SCRIPT.read_text()
 
 
-def render_cib(notify: bool, agent: str = "ocf:linbit:drbd") -> str:
+PING_PARAMS = yaml.safe_load((ROOT / "roles" / "pacemaker" / "vars" / "main.yml").read_text())[
+    "__pacemaker_ping_params"
+]
+
+
+def render_cib(notify: bool, agent: str = "ocf:linbit:drbd", resources: int = 1) -> str:
     """templates/cib.xml.j2 with the role's defaults, a small model, and Ansible's two filters it uses."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "roles" / "pacemaker" / "templates"))
     env.filters["combine"] = lambda a, *more: {k: v for d in (a, *more) for k, v in d.items()}
@@ -334,7 +339,7 @@ def render_cib(notify: bool, agent: str = "ocf:linbit:drbd") -> str:
     kind = dict(zip(("class", "provider", "type"), agent.split(":"), strict=True))
     values.update(
         pacemaker_drbd_notify=notify,
-        pacemaker_resources=[{"name": "r0"}],
+        pacemaker_resources=[{"name": f"r{i}"} for i in range(resources)],
         ha_san_service_ip="192.0.2.100",
         ha_san_san_interface="eth1",
         ha_san_fence_agent="fence_x",
@@ -348,6 +353,13 @@ def render_cib(notify: bool, agent: str = "ocf:linbit:drbd") -> str:
         __pacemaker_export_agent={"class": "ocf", "provider": "ha_san", "type": "aoe-export"},
         __pacemaker_arbiter_type="fence_ha_san_arbiter",
         pacemaker_ping_nodes=["192.0.2.13", "192.0.2.14"],
+        # vars/main.yml's ping parameters, with its expressions evaluated as Ansible would for the defaults
+        __pacemaker_ping_params={
+            **PING_PARAMS,
+            "host_list": "192.0.2.13 192.0.2.14",
+            "multiplier": 1101,
+            "dampen": f"{values['pacemaker_ping_dampen']}s",
+        },
         # vars/main.yml's expression, evaluated as Ansible would for these two inputs
         __pacemaker_drbd_notify_params={}
         if notify or agent != "ocf:linbit:drbd"
@@ -401,3 +413,54 @@ def test_every_node_s_fencing_level_starts_with_the_arbiter_and_its_ping_nodes()
         away = config.find(f".//rsc_location[@id='arbiter-{node}-away']")
         assert away is not None and (away.get("node"), away.get("score")) == (node, "-INFINITY")
     assert config.find(".//nvpair[@name='priority-fencing-delay']").get("value") == "0s"
+
+
+def test_the_ping_resource_runs_on_both_servers_and_the_exports_follow_the_san():
+    config = ET.fromstring(render_cib(notify=False, resources=2))
+    clone = config.find(".//clone[@id='ping-clone']")
+    assert clone is not None
+    ping = clone.find("primitive")
+    assert ping is not None and (ping.get("class"), ping.get("provider"), ping.get("type")) == (
+        "ocf",
+        "pacemaker",
+        "ping",
+    )
+    params = {nv.get("name"): nv.get("value") for nv in ping.iter("nvpair")}
+    assert params["host_list"] == "192.0.2.13 192.0.2.14"
+    assert params["name"] == "pingd"
+    assert params["use_fping"] == "false"
+    assert params["dampen"] == "1s"
+    assert ping.find("operations/op[@name='monitor']").get("interval") == "2s"
+    rules = {
+        loc.get("rsc"): loc.find("rule")
+        for loc in config.iter("rsc_location")
+        if loc.find("rule") is not None
+    }
+    assert set(rules) == {"export-r0", "export-r1"}
+    for rule in rules.values():
+        assert rule.get("score-attribute") == "pingd"
+        expr = rule.find("expression")
+        assert (expr.get("attribute"), expr.get("operation")) == ("pingd", "defined")
+
+
+def test_with_no_resource_the_service_ip_follows_the_san():
+    config = ET.fromstring(render_cib(notify=False, resources=0))
+    rules = [loc.get("rsc") for loc in config.iter("rsc_location") if loc.find("rule") is not None]
+    assert rules == ["service-ip"]
+
+
+def test_one_ping_node_outweighs_stickiness_and_the_first_holder_tie_breaker():
+    """A holder that lost its SAN cable (pingd 0) scores below a peer that reaches one ping node."""
+    pcmk_vars = yaml.safe_load((ROOT / "roles" / "pacemaker" / "vars" / "main.yml").read_text())
+    expr = pcmk_vars["__pacemaker_ping_multiplier"]
+    env = jinja2.Environment()
+    defaults = yaml.safe_load((ROOT / "roles" / "pacemaker" / "defaults" / "main.yml").read_text())
+    for stickiness in (defaults["pacemaker_resource_stickiness"], 0, 5000):
+        multiplier = int(
+            env.from_string(expr).render(
+                pacemaker_resource_stickiness=stickiness,
+                __pacemaker_first_holder_score=pcmk_vars["__pacemaker_first_holder_score"],
+            )
+        )
+        blind_holder = 0 + stickiness + pcmk_vars["__pacemaker_first_holder_score"]
+        assert multiplier > blind_holder
