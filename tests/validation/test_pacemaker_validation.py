@@ -107,6 +107,11 @@ CASES = {
         {"pacemaker_fence_isolated_delay": 0},
         "pacemaker_fence_isolated_delay (0 s) must be 1 or more and less than half of pacemaker_stonith_timeout",
     ),
+    "operation timeout too short": (
+        {"pacemaker_op_timeout": 10},
+        "pacemaker_op_timeout (10 s) must be 20 or more: a monitor that takes longer on a busy server counts as "
+        "failed, and Pacemaker then restarts or moves the service (an outage). E.g. 60.",
+    ),
     "ping checked less than every second": (
         {"pacemaker_ping_interval": 0},
         "pacemaker_ping_interval (0 s) must be 1 or more and pacemaker_ping_dampen (1 s) 0 or more: they are how "

@@ -464,3 +464,17 @@ def test_one_ping_node_outweighs_stickiness_and_the_first_holder_tie_breaker():
         )
         blind_holder = 0 + stickiness + pcmk_vars["__pacemaker_first_holder_score"]
         assert multiplier > blind_holder
+
+
+def test_every_monitor_start_and_stop_but_drbd_s_own_waits_pacemaker_op_timeout():
+    """A monitor that outlives its timeout is a failure, which Pacemaker answers with an outage: on a busy
+    lab server ocf:linbit:drbd's monitor passed 20 s and the service restarted."""
+    config = ET.fromstring(render_cib(notify=False))
+    own = {"start": "240s", "promote": "90s", "demote": "90s", "stop": "100s"}
+    for op in config.iter("op"):
+        if op.get("id", "").startswith("drbd-") and op.get("name") in own:
+            assert op.get("timeout") == own[op.get("name")], op.attrib
+        else:
+            assert op.get("timeout") == "60s", op.attrib
+    ip_ops = {op.get("name") for op in config.iterfind(".//primitive[@id='service-ip']/operations/op")}
+    assert ip_ops == {"monitor", "start", "stop"}
