@@ -61,8 +61,24 @@ RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 REPORTS = REPO_ROOT / "drill-reports"
 
 
+def mitogen_env() -> dict[str, str]:
+    """Ansible settings for Mitogen's linear strategy: one Python per host for the whole run, where the
+    default starts a new one for every task, which on the lab's emulated CPUs costs more than most tasks do.
+    Molecule runs the roles with Ansible's own strategy. Host keys: the lab's VMs make new ones at every boot,
+    and Mitogen checks them itself (the inventory's SSH options turn ssh's own check off)."""
+    import ansible_mitogen  # the venv's (requirements.txt)
+
+    return {
+        "ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"),
+        "ANSIBLE_STRATEGY": "mitogen_linear",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+    }
+
+
 def playbook(*args: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(
+        os.environ, **mitogen_env(), ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"
+    )
     t0 = time.monotonic()
     r = subprocess.run(
         [PLAYBOOK, "-i", str(INVENTORY), *args],
