@@ -8,11 +8,9 @@ lab tests, which need idle servers; test_modules skips itself once DRBD r0 is in
 3. The drills (playbooks/failover_drill.yml), each against whichever server is Primary then: crash
    (power loss), partition (both storage cables of the primary: STONITH must fence it), san_unplug (the
    primary's SAN cable: ipfail moves the group, nobody is fenced; optional), replication_unplug (the
-   Secondary is outdated, nothing moves; optional), double_fault (the replication cable, then the primary's
-   power: the outdated Secondary is never promoted, the service resumes on the primary; optional) and
-   export_kill (vblade killed on the primary: systemd restarts it in place, nothing moves). Each: no
-   acknowledged write lost, no unresolved split brain, no double export, the failed node rejoins Secondary and
-   resyncs by itself.
+   Secondary is outdated, nothing moves; optional) and export_kill (vblade killed on the primary: systemd
+   restarts it in place, nothing moves). Each: no acknowledged write lost, no unresolved split brain, no
+   double export, the failed node rejoins Secondary and resyncs by itself.
    Timings are printed, not judged.
 4. site.yml run again after the failovers changes nothing (PLAY RECAP: the idempotence check, made
    stricter by coming after the failovers) and keeps the current Primary. Check mode is covered per role by
@@ -79,9 +77,9 @@ def mitogen_env() -> dict[str, str]:
 
 
 def playbook(*args: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = dict(
-        os.environ, **mitogen_env(), ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"
-    )
+    # site.yml only: the drills keep Ansible's own strategy, so their figures compare with `make drill`'s.
+    fast = mitogen_env() if args[:1] == ("site.yml",) else {}
+    env = dict(os.environ, **fast, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     t0 = time.monotonic()
     r = subprocess.run(
         [PLAYBOOK, "-i", str(INVENTORY), *args],
@@ -422,23 +420,6 @@ def test_replication_unplug_drill(
     survivor = next(n for n in SERVERS if n != victim)
     report = replication_unplug_drill["report"]
     assert fenced_nodes(report) == [], report["fenced"]
-    assert drbd_state(victim)["role"] == "Primary"
-    assert drbd_state(survivor)["role"] == "Secondary"
-
-
-@pytest.fixture(scope="module")
-def double_fault_drill(partition_drill: dict[str, Any]) -> dict[str, Any]:
-    return run_drill("double_fault")
-
-
-@pytest.mark.optional
-def test_double_fault_drill(double_fault_drill: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    """The replication cable, then the primary's power: the outdated Secondary is never promoted; the service
-    waits for the primary, and resumes there with nothing lost (the drill reports the outage)."""
-    with capsys.disabled():
-        print("\n" + "\n".join(double_fault_drill["lines"]))
-    victim = double_fault_drill["victim"]
-    survivor = next(n for n in SERVERS if n != victim)
     assert drbd_state(victim)["role"] == "Primary"
     assert drbd_state(survivor)["role"] == "Secondary"
 
