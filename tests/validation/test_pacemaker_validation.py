@@ -112,6 +112,11 @@ CASES = {
         "pacemaker_op_timeout (10 s) must be 20 or more: a monitor that takes longer on a busy server counts as "
         "failed, and Pacemaker then restarts or moves the service (an outage). E.g. 60.",
     ),
+    "negative failure timeout": (
+        {"pacemaker_failure_timeout": -5},
+        "pacemaker_failure_timeout (-5) must be 0 or more seconds: how long a failure stays on "
+        "record and keeps its resource off that node (0: until crm_resource --cleanup). E.g. 600.",
+    ),
     "ping checked less than every second": (
         {"pacemaker_ping_interval": 0},
         "pacemaker_ping_interval (0 s) must be 1 or more and pacemaker_ping_dampen (1 s) 0 or more: they are how "

@@ -211,3 +211,22 @@ def test_the_pacemaker_wait_counts_the_online_nodes_in_crm_mon_xml_of_2_1_and_3_
         ("trixie_node2_stopped.xml", 1),  # online but pending: not yet a member to drill with
     ):
         assert len(online.findall((fixtures / name).read_text())) == count, name
+
+
+def test_the_pacemaker_drill_refuses_failed_actions_that_would_block_the_failover() -> None:
+    """A failure on record (a failed start: for good) keeps the resource off that node: no drill on such a cluster."""
+    read = task("Read Pacemaker's failed actions")
+    assert read["ansible.builtin.command"]["argv"] == ["crm_mon", "--one-shot", "--output-as=xml"]
+    require = task("Require no failed action on record")
+    assert require["ansible.builtin.assert"]["that"] == [
+        "__drill_pcmk_settled.stdout | regex_findall(__drill_pcmk_failure) | length == 0"
+    ]
+    failure = re.compile(require["vars"]["__drill_pcmk_failure"])
+    fixtures = REPO / "tests" / "unit" / "fixtures" / "pacemaker"
+    for name, found in (
+        ("bookworm_healthy.xml", []),
+        ("trixie_healthy.xml", []),
+        ("trixie_export_failed_restarted.xml", [("export-r0_monitor_3000", "pcmknode2")]),
+        ("trixie_export_stopped.xml", [("export-r0_start_0", "pcmknode1"), ("export-r0_start_0", "pcmknode2")]),
+    ):
+        assert failure.findall((fixtures / name).read_text()) == found, name

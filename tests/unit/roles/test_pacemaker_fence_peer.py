@@ -478,3 +478,11 @@ def test_every_monitor_start_and_stop_but_drbd_s_own_waits_pacemaker_op_timeout(
             assert op.get("timeout") == "60s", op.attrib
     ip_ops = {op.get("name") for op in config.iterfind(".//primitive[@id='service-ip']/operations/op")}
     assert ip_ops == {"monitor", "start", "stop"}
+
+
+def test_every_resource_s_failures_expire_after_pacemaker_failure_timeout():
+    """A failed start bans its resource from the node until cleanup: in the lab a failed start of the service IP,
+    left from a busy hour, later kept the service on a server that had lost its SAN cable."""
+    config = ET.fromstring(render_cib(notify=False))
+    defaults = {nv.get("name"): nv.get("value") for nv in config.iterfind("./rsc_defaults/meta_attributes/nvpair")}
+    assert defaults == {"resource-stickiness": "100", "failure-timeout": "600"}
