@@ -214,7 +214,7 @@ def test_the_pacemaker_wait_counts_the_online_nodes_in_crm_mon_xml_of_2_1_and_3_
 
 
 def test_the_pacemaker_drill_refuses_failed_actions_that_would_block_the_failover() -> None:
-    """A failure on record (a failed start: for good) keeps the resource off that node: no drill on such a cluster."""
+    """A failure on record (a failed start: until it expires) keeps the resource off that node: no drill."""
     read = task("Read Pacemaker's failed actions")
     assert read["ansible.builtin.command"]["argv"] == ["crm_mon", "--one-shot", "--output-as=xml"]
     require = task("Require no failed action on record")
@@ -227,6 +227,41 @@ def test_the_pacemaker_drill_refuses_failed_actions_that_would_block_the_failove
         ("bookworm_healthy.xml", []),
         ("trixie_healthy.xml", []),
         ("trixie_export_failed_restarted.xml", [("export-r0_monitor_3000", "pcmknode2")]),
-        ("trixie_export_stopped.xml", [("export-r0_start_0", "pcmknode1"), ("export-r0_start_0", "pcmknode2")]),
+        (
+            "trixie_export_stopped.xml",
+            [("export-r0_start_0", "pcmknode1"), ("export-r0_start_0", "pcmknode2")],
+        ),
     ):
         assert failure.findall((fixtures / name).read_text()) == found, name
+
+
+def test_planned_moves_on_pacemaker_move_every_export_and_clear_the_constraints_even_after_a_failure() -> (
+    None
+):
+    """switchover and failback under Pacemaker: crm_resource --move of each export to the survivor, then
+    --clear (a cli-* constraint left behind would pin the service), in the block and again in its always."""
+    move = task("Move every export to the survivor (planned move, Pacemaker)")
+    assert move["ansible.builtin.command"]["argv"][:4] == [
+        "crm_resource",
+        "--move",
+        "--resource",
+        "export-{{ item.name }}",
+    ]
+    assert move["when"] == "drill_fault in __drill_planned and __drill_engine == 'pacemaker'"
+    for name in (
+        "Clear the planned move's constraints (Pacemaker)",
+        "Clear the planned move's constraints if a step above failed (Pacemaker)",
+    ):
+        clear = task(name)
+        assert clear["ansible.builtin.command"]["argv"] == [
+            "crm_resource",
+            "--clear",
+            "--resource",
+            "export-{{ item.name }}",
+        ]
+        assert clear["when"] == move["when"]
+    for name in (
+        "Hand the group over from the victim (planned switchover, Heartbeat)",
+        "Take the group over on the survivor (planned failback, Heartbeat)",
+    ):
+        assert task(name)["when"].endswith("and __drill_engine == 'heartbeat'")
