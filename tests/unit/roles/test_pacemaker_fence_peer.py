@@ -354,6 +354,7 @@ def render_cib(notify: bool, agent: str = "ocf:linbit:drbd", resources: int = 1)
         __pacemaker_arbiter_type="fence_ha_san_arbiter",
         pacemaker_ping_nodes=["192.0.2.13", "192.0.2.14"],
         # vars/main.yml's ping parameters, with its expressions evaluated as Ansible would for the defaults
+        __pacemaker_ping_all_score=2202,
         __pacemaker_ping_params={
             **PING_PARAMS,
             "host_list": "192.0.2.13 192.0.2.14",
@@ -431,22 +432,37 @@ def test_the_ping_resource_runs_on_both_servers_and_the_exports_follow_the_san()
     assert params["use_fping"] == "false"
     assert params["dampen"] == "1s"
     assert ping.find("operations/op[@name='monitor']").get("interval") == "2s"
-    rules = {
-        loc.get("rsc"): loc.find("rule")
-        for loc in config.iter("rsc_location")
-        if loc.find("rule") is not None
-    }
+    rules: dict[str, list[ET.Element]] = {}
+    for loc in config.iter("rsc_location"):
+        rules.setdefault(loc.get("rsc"), []).extend(loc.findall("rule"))
+    rules = {rsc: found for rsc, found in rules.items() if found}
     assert set(rules) == {"export-r0", "export-r1"}
-    for rule in rules.values():
-        assert rule.get("score-attribute") == "pingd"
-        expr = rule.find("expression")
+    for measured, not_measured in rules.values():
+        assert measured.get("score-attribute") == "pingd"
+        expr = measured.find("expression")
         assert (expr.get("attribute"), expr.get("operation")) == ("pingd", "defined")
+        # no pingd yet (ping not started, or restarting) scores as reaching both ping nodes
+        assert not_measured.get("score") == "2202" and not_measured.get("score-attribute") is None
+        expr = not_measured.find("expression")
+        assert (expr.get("attribute"), expr.get("operation")) == ("pingd", "not_defined")
+
+
+def test_a_node_whose_ping_has_not_run_yet_scores_as_reaching_every_ping_node():
+    """In the lab's first converge the standby's ping started before the holder's, and the holder, with no
+    pingd yet, lost the service to it; a ping restart on the holder (a new parameter) would do the same."""
+    pcmk_vars = yaml.safe_load((ROOT / "roles" / "pacemaker" / "vars" / "main.yml").read_text())
+    env = jinja2.Environment()
+    for nodes in (["192.0.2.13"], ["192.0.2.13", "192.0.2.14", "192.0.2.15"]):
+        score = env.from_string(pcmk_vars["__pacemaker_ping_all_score"]).render(
+            __pacemaker_ping_multiplier=1101, pacemaker_ping_nodes=nodes
+        )
+        assert int(score) == 1101 * len(nodes)
 
 
 def test_with_no_resource_the_service_ip_follows_the_san():
     config = ET.fromstring(render_cib(notify=False, resources=0))
     rules = [loc.get("rsc") for loc in config.iter("rsc_location") if loc.find("rule") is not None]
-    assert rules == ["service-ip"]
+    assert rules == ["service-ip", "service-ip"]  # measured, and not measured yet
 
 
 def test_one_ping_node_outweighs_stickiness_and_the_first_holder_tie_breaker():
@@ -481,8 +497,9 @@ def test_every_monitor_start_and_stop_but_drbd_s_own_waits_pacemaker_op_timeout(
 
 
 def test_every_resource_s_failures_expire_after_pacemaker_failure_timeout():
-    """A failed start bans its resource from the node until cleanup: in the lab a failed start of the service IP,
-    left from a busy hour, later kept the service on a server that had lost its SAN cable."""
+    """A failed start bans its resource from the node until cleanup: in the lab a failed start of the service
+    IP, left from a busy hour, later kept the service on a server that had lost its SAN cable."""
     config = ET.fromstring(render_cib(notify=False))
-    defaults = {nv.get("name"): nv.get("value") for nv in config.iterfind("./rsc_defaults/meta_attributes/nvpair")}
+    nvpairs = config.iterfind("./rsc_defaults/meta_attributes/nvpair")
+    defaults = {nv.get("name"): nv.get("value") for nv in nvpairs}
     assert defaults == {"resource-stickiness": "100", "failure-timeout": "600"}
