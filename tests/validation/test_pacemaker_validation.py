@@ -143,7 +143,7 @@ CASES = {
     "action limit below 0": (
         {"pacemaker_node_action_limit": -1},
         "pacemaker_node_action_limit (-1) must be 0 (Pacemaker's own, 2 x the cores) or more, and "
-        "pacemaker_load_threshold (80) a percentage above 0.",
+        "pacemaker_load_threshold (400) a percentage above 0.",
     ),
     "agent not class:provider:type": (
         {"pacemaker_drbd_agent": "linbit:drbd"},
