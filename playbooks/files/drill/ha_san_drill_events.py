@@ -61,6 +61,24 @@ PATTERNS = [
     (re.compile(r"drbd \S+: .*(Split-Brain|split-brain|Resync done|helper command)"), None),
     (re.compile(r"IPaddr2?.*(192|ip addr|Success|Resource is stopped)|ha_san-service-ip"), None),
     (re.compile(r"heartbeat.*(Starting|Stopping|Heartbeat shutdown|Initial resource acquisition)"), None),
+    # Corosync and Pacemaker: membership and links, the ping resource's attribute, the scheduler's decisions,
+    # the controller's starts, stops, promotions and fencing, and the role's DRBD fence-peer handler.
+    (
+        re.compile(
+            r"A processor failed|A new membership|Members left|link: host: \S+ link: \S+ is (down|up)"
+        ),
+        None,
+    ),
+    (re.compile(r"Setting pingd\["), None),
+    (
+        re.compile(
+            r"Actions: (Move|Promote|Demote|Start|Stop|Recover|Restart) |Scheduling node \S+ for fencing"
+        ),
+        None,
+    ),
+    (re.compile(r"(Initiating|Result of) (start|stop|promote|demote) operation"), None),
+    (re.compile(r"Requesting fencing|Peer \S+ was terminated|state is now lost"), None),
+    (re.compile(r"ha_san-pcmk-fence-peer"), None),
 ]
 LINE = re.compile(r"^(\d+\.\d+) (\S+) ([^:]+): (.*)$")
 # Noise: debug chatter, ipfail's ping-count exchange, the drill's own Ansible commands.

@@ -170,3 +170,18 @@ def test_a_real_overlap_is_still_a_double_export_with_measured_clocks(tmp_path: 
     )
     assert facts["clock_offsets"]["primary"] == -4.9
     assert facts["double_export"] is True
+
+
+def test_pacemaker_takeover_lines_make_the_timeline() -> None:
+    """Captured from the lab's san_unplug under Pacemaker 2.1.5: where its stall went (the ping attribute, the
+    scheduler, each stop, demote, promote and start); knet's link chatter and the monitors stay out."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "drill" / "pacemaker_san_unplug_journal.txt"
+    lines = fixture.read_text().splitlines()
+    journal = "\n".join(line for line in lines if line.split()[1] == "secondary")
+    events = [e["event"] for e in ev.parse_journal(journal, "secondary", since=0)]
+    assert "corosync:   [KNET  ] link: host: 1 link: 0 is down" in events
+    assert "pacemaker-attrd:  notice: Setting pingd[secondary]: 1101 -> 0" in events
+    assert any(e.startswith("pacemaker-schedulerd:  notice: Actions: Move       export-r0") for e in events)
+    assert any("Initiating stop operation export-r0_stop_0" in e for e in events)
+    assert any("Initiating promote operation drbd-r0_promote_0 on primary" in e for e in events)
+    assert not any("best link" in e or "monitor" in e for e in events), events
