@@ -20,6 +20,18 @@ DRILL_PLAYBOOK = REPO / "playbooks" / "failover_drill.yml"
 LAB_VARS = REPO / "inventories" / "lab" / "group_vars" / "all.yml"
 # the aoe driver's aoe_deadsecs in Debian's kernel: a target silent this long fails the device's I/O
 AOE_DEADSECS = 180
+KNOWN_KEYS = {
+    "kind",
+    "service",
+    "service_heartbeat",
+    "service_pacemaker",
+    "matrix",
+    "what",
+    "ends_on",
+    "max_s",
+    "hold_s",
+    "victim",
+}
 
 
 def _report_faults() -> tuple[str, ...]:
@@ -96,6 +108,9 @@ def test_the_fault_table_is_the_reports_and_every_entry_is_complete() -> None:
     for fault, entry in table.items():
         assert entry["kind"] in {"fault", "planned", "blind", "outage"}, fault
         assert entry["service"] in {"moves", "stays"}, fault
+        for engine in ("heartbeat", "pacemaker"):
+            assert entry.get(f"service_{engine}", "moves") in {"moves", "stays"}, fault
+        assert not set(entry) - KNOWN_KEYS, (fault, set(entry) - KNOWN_KEYS)
         assert isinstance(entry["matrix"], bool) and entry["what"], fault
         assert entry.get("ends_on", "victim") in {"victim", "survivor"}, fault
         assert entry.get("victim", "client") == "client", fault  # absent: the fault hits the servers
@@ -124,3 +139,16 @@ def test_a_fault_on_the_client_powers_the_client_off_and_boots_it_again() -> Non
         assert commands["inject"] == "python3 -m lab fault crash {{ client }}"
         assert "fault boot {{ client }}" in commands["restore"]
         assert "victim" not in commands["inject"] + commands["restore"]
+
+
+@pytest.mark.parametrize(("engine", "disk_fail_stays"), [("heartbeat", True), ("pacemaker", False)])
+def test_where_the_service_must_be_follows_the_engine(engine: str, disk_fail_stays: bool) -> None:
+    """Pacemaker's DRBD agent hands the Promoted role away from a Diskless disk; Heartbeat keeps it there."""
+    import jinja2
+
+    faults = [{"key": k, "value": v} for k, v in _fault_table().items()]
+    expr = _writer_play_vars()["__drill_stays"]
+    stays = jinja2.Environment().from_string(expr).render(__drill_faults=faults, __drill_engine=engine)
+    names = set(re.findall(r"'(\w+)'", stays))
+    assert ("disk_fail" in names) is disk_fail_stays
+    assert {"export_kill", "replication_unplug"} <= names and "crash" not in names
